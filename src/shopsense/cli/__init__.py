@@ -1,0 +1,33 @@
+"""The ``shopsense`` command: one Typer sub-app or command per capability, thin over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from shopsense.cli import assistant, data, marketing, models, nlp, recommend, serving, store
+
+app = typer.Typer(
+    name="shopsense",
+    help="Self-hostable AI layer for online stores. Every command takes --home DIR.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+app.add_typer(data.app, name="data", help="Check store directories.")
+store.register(app)  # import, demo
+nlp.register(app)  # train (built-in tasks)
+app.add_typer(nlp.app, name="nlp", help="Train, evaluate and run text classifiers.")
+app.add_typer(models.app, name="models", help="The versioned model registry.")
+app.add_typer(recommend.evaluate_app, name="evaluate", help="Compare models under one protocol.")
+serving.register(app)  # serve, retrain, report
+assistant.register(app)  # chat
+marketing.register(app)  # copy, insights
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""``shopsense import`` and ``shopsense demo``."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass
