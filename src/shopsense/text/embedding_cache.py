@@ -1,0 +1,68 @@
+"""A persistent embedding cache: one SQLite file per cache directory, rows keyed by (model id, text hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id TEXT NOT NULL,
+    text_hash BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model_id, text_hash)
+) WITHOUT ROWID
+"""
+_CHUNK = 500  # SQLite limits the number of bound parameters per statement
+
+
+def text_hash(text: str) -> bytes:
+    """A 16-byte digest of the text; the key, so that cached text itself is never stored."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """Vectors already computed, so re-training never re-encodes unchanged text.
+
+    Only hashes of the texts are stored, never the texts, so the cache holds no personal data in clear.
+    Writes are transactional; several processes may share one cache (WAL mode).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "embeddings.sqlite"
+        self._conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_SCHEMA)
+        self._conn.commit()
+
+    def get_many(self, model_id: str, texts: Sequence[str]) -> list[np.ndarray | None]:
+        hashes = [text_hash(t) for t in texts]
+        found: dict[bytes, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start:start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({marks})",
+                [model_id, *chunk],
+            )
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return [found.get(h) for h in hashes]
+
+    def put_many(self, model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [(model_id, text_hash(t), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                for t, v in zip(texts, vectors, strict=True)]
+        with self._conn:
+            self._conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()

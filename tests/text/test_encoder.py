@@ -1,0 +1,86 @@
+"""The encoder backends agree, normalise, handle Chinese, and the cache avoids re-encoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopsense.text.embedding_cache import EmbeddingCache
+from shopsense.text.encoder import CachedEncoder, Encoder, OnnxMiniLMEncoder, get_encoder
+
+REVIEWS = [
+    "These strings sound bright and stay in tune for weeks.",
+    "The pedal broke after two days, very disappointed.",
+    "Great value for a beginner guitar, the action is low and it plays well.",
+    "",
+    "这个吉他音色很好，物流也很快",
+]
+
+
+def test_onnx_vectors_are_unit_float32() -> None:
+    vectors = get_encoder("onnx").encode(REVIEWS)
+    assert vectors.shape == (len(REVIEWS), 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_order_of_inputs_does_not_change_vectors() -> None:
+    encoder = get_encoder("onnx")
+    forward = encoder.encode(REVIEWS, batch_size=2)
+    backward = encoder.encode(REVIEWS[::-1], batch_size=2)[::-1]
+    np.testing.assert_allclose(forward, backward, atol=1e-5)
+
+
+def test_similar_meaning_is_closer_than_unrelated() -> None:
+    a, b, c = get_encoder("onnx").encode(
+        ["the strings broke quickly", "strings snapped after a week", "fast delivery to my house"])
+    assert a @ b > a @ c
+
+
+@pytest.mark.parametrize("precision", ["int8", "auto"])
+def test_onnx_matches_sentence_transformers(precision: str) -> None:
+    pytest.importorskip("sentence_transformers")
+    onnx = OnnxMiniLMEncoder(precision=precision).encode(REVIEWS[:3])
+    torch_vectors = get_encoder("torch").encode(REVIEWS[:3])
+    cosine = (onnx * torch_vectors).sum(axis=1)
+    assert cosine.min() >= 0.995
+
+
+def test_multilingual_puts_chinese_near_its_meaning() -> None:
+    encoder = get_encoder("multilingual")
+    cancel_zh, cancel_en, weather_en = encoder.encode(
+        ["我想取消订单", "cancel my order please", "what's the weather like in Paris"])
+    assert encoder.dim == 384
+    assert cancel_zh @ cancel_en > cancel_zh @ weather_en
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown encoder backend 'bert'"):
+        get_encoder("bert")
+
+
+class CountingEncoder(Encoder):
+    """A real encoder that also counts how many texts reached it."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.model_id, self.dim, self.seen = inner, inner.model_id, inner.dim, 0
+
+    def encode(self, texts, batch_size=64, show_progress=False):  # noqa: ANN001, ANN201
+        self.seen += len(texts)
+        return self.inner.encode(texts, batch_size, show_progress)
+
+
+def test_cache_persists_and_skips_known_texts(tmp_path) -> None:
+    counting = CountingEncoder(get_encoder("onnx"))
+    first = CachedEncoder(counting, EmbeddingCache(tmp_path)).encode(REVIEWS + REVIEWS[:2])
+    assert counting.seen == len(REVIEWS)  # duplicates inside one call are encoded once
+    reopened = CachedEncoder(counting, EmbeddingCache(tmp_path))
+    again = reopened.encode(REVIEWS[::-1] + ["a brand new sentence"])
+    assert counting.seen == len(REVIEWS) + 1
+    np.testing.assert_allclose(again[: len(REVIEWS)], first[: len(REVIEWS)][::-1], atol=1e-6)
+    assert len(reopened.cache) == len(REVIEWS) + 1
+
+
+def test_cache_stores_no_text(tmp_path) -> None:
+    CachedEncoder(get_encoder("onnx"), EmbeddingCache(tmp_path)).encode(["my email is jane@example.com"])
+    assert b"jane@example.com" not in (tmp_path / "embeddings.sqlite").read_bytes()
