@@ -26,6 +26,8 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	# the browser tests drive Debian's chromium (tests/web skip without it)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest -n 2 -q
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,13 +32,40 @@ def _field_path(location: tuple) -> tuple[str, str]:
     return where, field
 
 
+_NAMED = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*): (.+)$", re.S)
+
+
+def _is_tag(part: object) -> bool:
+    # Union branches appear in locations as the model's name ("EventBatch") or a validator wrapper
+    # ("function-after[_by_type(), EventIn]"); field names are lower-case identifiers.
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
+
+
+def _one_union_branch(errors: list[dict]) -> list[dict]:
+    """For a body that may be one of several models (``EventIn | EventBatch``), keep the errors of the
+    branch the client most likely meant (the one with the fewest errors), without the model name."""
+    tags = {e["loc"][1] for e in errors if len(e.get("loc", ())) > 1 and _is_tag(e["loc"][1])}
+    if len(tags) < 2:
+        return errors
+    by_tag = {t: [e for e in errors if len(e["loc"]) > 1 and e["loc"][1] == t] for t in tags}
+    best = min(sorted(by_tag), key=lambda t: len(by_tag[t]))
+    return [{**e, "loc": (e["loc"][0], *e["loc"][2:])} for e in by_tag[best]]
+
+
+def _describe(err: dict) -> dict[str, str]:
+    where, field = _field_path(tuple(err.get("loc", ())))
+    message = str(err.get("msg", "invalid"))
+    named = _NAMED.match(message)
+    if named:  # a model-level check names its field in the message ("value: a rating needs ...")
+        field = named.group(1) if field == where else f"{field}.{named.group(1)}"
+        message = named.group(2)
+    return {"location": where, "field": field, "message": message}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            where, field = _field_path(tuple(err.get("loc", ())))
-            errors.append({"location": where, "field": field, "message": str(err.get("msg", "invalid"))})
+        errors = [_describe(err) for err in _one_union_branch(list(exc.errors()))]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return JSONResponse(status_code=422, content=error_body(f"invalid request: {summary}", errors))
 

@@ -7,7 +7,8 @@ returns the spans, :func:`mask_pii` replaces each with a placeholder of its kind
 - ``[PHONE]``: phone numbers: international ``+44 20 7946 0958``, North-American ``(555) 123-4567`` /
   ``555-123-4567``, UK ``07700 900123`` / ``020 7946 0958``, Chinese mobiles ``138 0013 8000`` (with
   optional ``+86``) and landlines ``010-51236699`` / ``02800923158``, and any 7-15 digit run that
-  follows a phone word (``phone``, ``tel``, ``call``, ``电话``, ``手机``, ...).
+  follows a phone word (``phone``, ``tel``, ``call``, ``电话``, ``手机``, ...). Bare 10-12 digit runs
+  that do not start with ``0`` or ``1[3-9]`` (order numbers, most ids) are not phones.
 - ``[CARD]``: payment-card numbers: 13-19 digits (optionally in groups separated by spaces or dashes)
   whose first digit is 2-6 (the issuers' ranges) and that pass the Luhn check. Numbers written in the
   card layout ``dddd dddd dddd dddd`` are masked even when the Luhn check fails (a mistyped card
@@ -130,7 +131,7 @@ _ADDRESS_GAP_RE = re.compile(rf"[ \t]*,?[ \t]*(?:{_CAP_WORD}[ \t]*){{0,3}},?[ \t
 # --- Chinese addresses --------------------------------------------------------------------------
 # No word boundaries in Chinese: an address may not start with (or contain) these verbs/particles,
 # which keeps "拿去厦门市..." / "位于上海市..." from swallowing the words before the place name.
-_CN_STOP = "的了在是我你他她们去到从住于跟拿给往至买寄送址为位有还就也都把被让对向说过个这那要想收发回及或很"
+_CN_STOP = "的了在是我你他她们去到从住于跟拿给往至买寄送址为位有还就也都把被让说这那要想或很"
 _CN_CH = rf"(?:(?![{_CN_STOP}])[\u4e00-\u9fff])"
 _CN_ROAD = r"(?:路|街|大道|大街|巷|弄|胡同|公路)"
 _CN_NUM = r"(?:\d{1,5}|[一二三四五六七八九十百零]{1,4})"
@@ -142,7 +143,6 @@ _CN_ADDRESS_RE = re.compile(rf"{_CN_ADMIN}{_CN_CH}{{1,10}}?{_CN_ROAD}{_CN_NUM}(?
 _CN_ROOM_RE = re.compile(
     rf"(?:{_CN_CH}{{1,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|园))?\d{{1,4}}(?:号楼|栋|幢)"
     r"(?:\d{1,3}单元)?(?:\d{3,5}(?:室|号|房)?|\d{1,2}(?:室|房))(?![\d楼])")
-# One cheap pass tells which detectors can possibly fire; most texts need none of them.
 # Cheap searches telling which detectors can fire at all; most texts need none of them.
 _DIGIT_RE = re.compile(r"\d")
 _HINT_RES = (

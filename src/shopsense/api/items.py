@@ -1,0 +1,27 @@
+"""Turning model output into the one item shape every list endpoint answers with."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from shopsense.api.errors import ApiError
+from shopsense.recommend.base import Recommendation
+from shopsense.recommend.filters import Filters
+from shopsense.serving.runtime import Catalog
+
+
+def item_rows(catalog: Catalog, recs: Iterable[Recommendation]) -> list[dict]:
+    out = []
+    for r in recs:
+        score = float(r.score) if math.isfinite(r.score) else 0.0
+        out.append({**catalog.item(r.item_id), "score": round(score, 6), "explanation": r.explanation})
+    return out
+
+
+def make_filters(category: str | None, min_price: float | None, max_price: float | None) -> Filters | None:
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise ApiError(422, f"min_price ({min_price}) is above max_price ({max_price})", field="min_price")
+    if category is None and min_price is None and max_price is None:
+        return None
+    return Filters.of(category=category or None, min_price=min_price, max_price=max_price)

@@ -1,0 +1,112 @@
+"""Saving and loading recommenders: one directory per model, written atomically.
+
+``model.json`` names the class (``module:qualname``), its ``get_params()`` and the state layout;
+``state.npz`` holds the arrays of ``_get_state()`` (scipy CSR matrices split into their parts, no pickle);
+``dataset/`` holds the :class:`InteractionDataset` the model serves from; ``_save_extra`` may add files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from shopsense.recommend.dataset import InteractionDataset
+
+if TYPE_CHECKING:
+    from shopsense.recommend.base import Recommender
+
+FORMAT = 1
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished ``tmp`` directory onto ``target``; an existing one is swapped out, then removed."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def save_model(model: Recommender, target: Path) -> Path:
+    """Write ``model`` into directory ``target`` (see the module docstring); returns ``target``."""
+    ds = model._check_fitted()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        arrays: dict[str, np.ndarray] = {}
+        kinds: dict[str, str] = {}
+        for key, value in model._get_state().items():
+            if sp.issparse(value):
+                m = sp.csr_matrix(value)
+                arrays.update(
+                    {
+                        f"{key}__data": m.data,
+                        f"{key}__indices": m.indices,
+                        f"{key}__indptr": m.indptr,
+                        f"{key}__shape": np.asarray(m.shape),
+                    }
+                )
+                kinds[key] = "csr"
+            else:
+                arrays[key] = np.asarray(value)
+                kinds[key] = "array"
+        np.savez(tmp / "state.npz", **arrays)
+        ds.save(tmp / "dataset")
+        model._save_extra(tmp)
+        meta = {
+            "format": FORMAT,
+            "class": f"{type(model).__module__}:{type(model).__qualname__}",
+            "name": model.name,
+            "params": model.get_params(),
+            "state": kinds,
+            "fit_time_s": getattr(model, "fit_time_", None),
+        }
+        (tmp / "model.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        _replace_dir(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_model(directory: Path, expected: type[Recommender]) -> Recommender:
+    """Read a model written by :func:`save_model`; its class must be ``expected`` or a subclass."""
+    meta_path = directory / "model.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{directory}: no model.json (not a saved recommender)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{meta_path}: unsupported format {meta.get('format')!r} (expected {FORMAT})")
+    module, _, qualname = str(meta.get("class", "")).partition(":")
+    try:
+        klass = getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"{meta_path}: class {meta.get('class')!r} cannot be imported") from None
+    if not (isinstance(klass, type) and issubclass(klass, expected)):
+        raise TypeError(f"{meta_path}: {meta['class']} is not a {expected.__name__}")
+    model = klass(**meta["params"])
+    model.dataset_ = InteractionDataset.load(directory / "dataset")
+    model.fit_time_ = meta.get("fit_time_s")
+    state: dict[str, Any] = {}
+    with np.load(directory / "state.npz", allow_pickle=False) as z:
+        for key, kind in meta["state"].items():
+            if kind == "csr":
+                state[key] = sp.csr_matrix(
+                    (z[f"{key}__data"], z[f"{key}__indices"], z[f"{key}__indptr"]),
+                    shape=tuple(z[f"{key}__shape"]),
+                )
+            else:
+                state[key] = z[key]
+    model._set_state(state)
+    model._load_extra(directory)
+    return model

@@ -1,0 +1,275 @@
+"""What a running server holds: the loaded production (and candidate) recommender, the search index, the
+catalog and review summaries, and the hot reload that swaps them when the registry's aliases move.
+
+:class:`ModelHolder` is created in the app's lifespan (no module-level state). Each request calls
+:meth:`ModelHolder.maybe_reload`, which reads the registry's alias file at most once per
+``reload_interval_s``; a changed alias starts ONE background load, and the new :class:`ServingState` is
+swapped in with a single assignment, so a request sees either the old or the new state, never a mix.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopsense.core.settings import Settings
+from shopsense.core.store import Store
+from shopsense.recommend.base import Recommendation, Recommender, UnknownUser, UnsupportedRequest
+from shopsense.recommend.explain import attach_explanations
+from shopsense.recommend.filters import Filters
+from shopsense.registry import ModelVersion, NotFoundError, Registry, RegistryError
+from shopsense.serving.ab import ab_bucket
+from shopsense.serving.config import ServingConfig
+from shopsense.serving.training import MODEL_DIR, MULTILINGUAL_FILE, POPULAR_DIR, RECOMMENDER, SEARCH
+
+log = logging.getLogger(__name__)
+ITEM_FIELDS = ("title", "price", "currency", "category", "brand", "image_url")
+
+
+@dataclass
+class ServedModel:
+    """One loaded recommender version: the model, its MostPopular companion and the registry card."""
+
+    version: str
+    card: dict[str, Any]
+    model: Recommender
+    popular: Recommender
+
+    @classmethod
+    def load(cls, mv: ModelVersion) -> ServedModel:
+        served = cls(mv.version, mv.card, Recommender.load(mv.path / MODEL_DIR),
+                     Recommender.load(mv.path / POPULAR_DIR))
+        served.warm_up()
+        return served
+
+    def warm_up(self) -> None:
+        """One request of each kind, so the first real request does not pay for lazy caches."""
+        ds = self.model.dataset_
+        if ds.n_users:
+            self.recommend(str(ds.user_ids[0]), 3)
+        self.recommend(None, 3)
+        if ds.n_items:
+            self.similar(str(ds.item_ids[0]), 3)
+
+    def recommend(self, user_id: str | None, k: int, filters: Filters | None = None,
+                  recent_item_ids: Sequence[str] | None = None) -> tuple[list[Recommendation], str]:
+        """Explained recommendations and where they came from: ``personal``, ``recent`` or ``trending``."""
+        ds = self.model.dataset_
+        recs: list[Recommendation] = []
+        source = "trending"
+        try:
+            if user_id is not None and user_id in ds.user_index:
+                recs, source = self.model.recommend(user_id, k, filters=filters), "personal"
+            elif recent_item_ids and len(ds.known_item_indices(recent_item_ids)):
+                recs = self.model.recommend_for_profile(recent_item_ids, k=k, filters=filters)
+                source = "recent"
+        except (UnknownUser, UnsupportedRequest):
+            recs = []
+        if source != "trending" and recs:
+            recs = self._explain(self.model, recs, user_id, recent_item_ids)
+        if len(recs) < k:  # cold start, or a personal list cut short by filters: fill with what is popular
+            have = {r.item_id for r in recs}
+            seen = [str(ds.item_ids[i]) for i in ds.user_items(ds.user_index[user_id])] \
+                if user_id is not None and user_id in ds.user_index else list(recent_item_ids or [])
+            extra_filters = Filters.of(category=filters.category if filters else None,
+                                       min_price=filters.min_price if filters else None,
+                                       max_price=filters.max_price if filters else None,
+                                       exclude=have | set(seen))
+            more = self.popular.recommend_any(None, k - len(recs), filters=extra_filters)
+            more = [_trending(r) for r in self._explain(self.popular, more, None, None)]
+            recs = recs + more
+        return recs, source
+
+    def similar(self, item_id: str, k: int, filters: Filters | None = None) -> list[Recommendation]:
+        """Items like ``item_id``, each explained by what it shares with it. Raises UnknownItem."""
+        recs = self.model.similar_items(item_id, k, filters=filters)
+        if any(r.explanation is None for r in recs):
+            recs = self._explain(self.model, recs, None, [item_id])
+        return recs
+
+    @staticmethod
+    def _explain(model: Recommender, recs: list[Recommendation], user_id: str | None,
+                 recent: Sequence[str] | None) -> list[Recommendation]:
+        if all(r.explanation for r in recs):
+            return recs
+        return attach_explanations(model, model.dataset_, recs, user_id=user_id, recent_item_ids=recent)
+
+
+def _trending(rec: Recommendation) -> Recommendation:
+    from dataclasses import replace
+
+    text = rec.explanation or ""
+    if not text or text.startswith("Recommended from"):
+        text = "Trending in the store right now."
+    return replace(rec, explanation=text)
+
+
+@dataclass
+class SearchIndex:
+    """The loaded search index and its version."""
+
+    version: str
+    engine: Any
+
+    @classmethod
+    def load(cls, mv: ModelVersion, cache_dir: Path) -> SearchIndex:
+        from shopsense.search import ProductSearch
+
+        engine = ProductSearch.load(mv.path / "index", cache_dir=cache_dir)
+        vectors = mv.path / MULTILINGUAL_FILE
+        if vectors.exists():
+            engine.dense_multilingual_ = np.load(vectors)
+        engine.search("warm up", 1)
+        return cls(mv.version, engine)
+
+
+@dataclass
+class Catalog:
+    """Item rows by id, review summaries and the demo's user list, read from the store."""
+
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[str, pd.DataFrame] = field(default_factory=dict)
+    top_users: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_store(cls, settings: Settings) -> Catalog:
+        with Store.from_settings(settings) as store:
+            data = store.load()
+        items = {}
+        for row in data.items.itertuples(index=False):
+            price = getattr(row, "price", None)
+            items[str(row.item_id)] = {
+                "title": str(row.title or ""), "price": None if price is None or pd.isna(price) else float(price),
+                "currency": str(row.currency or ""), "category": str(row.category or ""),
+                "brand": str(row.brand or ""), "image_url": str(row.image_url or ""),
+                "description": str(row.description or "")}
+        reviews = {str(k): g for k, g in data.reviews.groupby("item_id")} if len(data.reviews) else {}
+        inter = data.all_interactions()
+        counts = inter.groupby("user_id")["item_id"].nunique().sort_values(ascending=False, kind="stable")
+        top = [str(u) for u in counts.index[:12]]
+        cats = sorted({c.split(">")[0].strip() for c in data.items["category"].dropna().astype(str) if c.strip()})
+        return cls(items, reviews, top, cats)
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        """The public fields of an item (blank title for an item the catalog does not list)."""
+        row = self.items.get(item_id)
+        base = {f: None for f in ITEM_FIELDS}
+        base["title"] = ""
+        if row:
+            base.update({f: row[f] for f in ITEM_FIELDS})
+        return {"item_id": item_id, **base}
+
+    def review_summary(self, item_id: str) -> dict[str, Any]:
+        """Count, mean stars, share of 4-5 star reviews and a few excerpts (personal data already masked)."""
+        grp = self.reviews.get(item_id)
+        if grp is None or len(grp) == 0:
+            return {"count": 0, "average": None, "positive_share": None, "excerpts": []}
+        stars = grp["rating"].astype(float)
+        order = grp.assign(_len=grp["text"].fillna("").str.len()).sort_values(["rating", "_len"], ascending=False)
+        excerpts = [{"rating": int(r.rating), "title": str(r.title or ""), "text": str(r.text or "")[:400]}
+                    for r in order.head(3).itertuples(index=False)]
+        return {"count": int(len(grp)), "average": round(float(stars.mean()), 2),
+                "positive_share": round(float((stars >= 4).mean()), 3), "excerpts": excerpts}
+
+
+@dataclass
+class ServingState:
+    """Everything one request needs, swapped as a whole on reload."""
+
+    production: ServedModel
+    candidate: ServedModel | None
+    search: SearchIndex | None
+    catalog: Catalog
+    ab_share: float
+    loaded_at: float = field(default_factory=time.time)
+
+    def model_for(self, user_id: str | None) -> tuple[ServedModel, str]:
+        """The version serving ``user_id`` and its A/B arm (``production`` or ``candidate``)."""
+        if self.candidate is not None and ab_bucket(user_id, self.ab_share) == "candidate":
+            return self.candidate, "candidate"
+        return self.production, "production"
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        return (self.production.version, self.candidate.version if self.candidate else None,
+                self.search.version if self.search else None)
+
+
+class ModelHolder:
+    """Loads the served models and keeps them current with the registry (see module docstring)."""
+
+    def __init__(self, settings: Settings, config: ServingConfig | None = None) -> None:
+        self.settings = settings
+        self.config = config or ServingConfig()
+        self.registry = Registry(settings.artifacts_dir)
+        self.state: ServingState | None = None
+        self.error: str | None = None
+        self._last_check = 0.0
+        self._loading = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wanted(self) -> tuple[str | None, str | None, str | None]:
+        """(production recommender, candidate recommender or None, production search) per the registry."""
+        try:
+            prod = self.registry.production_version(RECOMMENDER)
+            latest = self.registry.latest_version(RECOMMENDER)
+            search = self.registry.production_version(SEARCH)
+        except RegistryError as exc:
+            self.error = str(exc)
+            return None, None, None
+        candidate = latest if self.config.ab_share > 0 and latest and latest != prod else None
+        return prod, candidate, search
+
+    def load(self) -> ServingState | None:
+        """Load (or reload) what the registry names now; keeps the old state when loading fails."""
+        with self._loading:
+            prod, candidate, search = self.wanted()
+            if prod is None:
+                self.error = self.error or ("no production recommender in the registry; run `shopsense train` "
+                                            "(or `shopsense demo --no-serve`) first")
+                return self.state
+            old = self.state
+            try:
+                reuse = {} if old is None else {m.version: m for m in (old.production, old.candidate) if m}
+                production = reuse.get(prod) or ServedModel.load(self.registry.get(RECOMMENDER, prod))
+                cand = None
+                if candidate:
+                    cand = reuse.get(candidate) or ServedModel.load(self.registry.get(RECOMMENDER, candidate))
+                index = old.search if old and old.search and old.search.version == search else None
+                if search and index is None:
+                    index = SearchIndex.load(self.registry.get(SEARCH, search), self.settings.cache_dir)
+                catalog = old.catalog if old and old.key[2] == search else Catalog.from_store(self.settings)
+            except (NotFoundError, RegistryError, OSError, ValueError) as exc:
+                log.error("loading models failed, still serving the previous ones: %s", exc)
+                self.error = f"loading models failed: {exc}"
+                return self.state
+            self.state = ServingState(production, cand, index, catalog, self.config.ab_share)
+            self.error = None
+            log.info("serving recommender %s (candidate %s), search %s", prod, candidate, search)
+            return self.state
+
+    def maybe_reload(self) -> None:
+        """Cheap and throttled: start a background load when the registry's aliases moved."""
+        now = time.monotonic()
+        if now - self._last_check < self.config.reload_interval_s:
+            return
+        self._last_check = now
+        current = self.state.key if self.state else None
+        if current == self.wanted() or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._thread = threading.Thread(target=self.load, name="shopsense-reload", daemon=True)
+        self._thread.start()
+
+    def wait_reloaded(self, timeout: float = 60.0) -> None:
+        """Block until a running background load ends (tests and the CLI use it)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
