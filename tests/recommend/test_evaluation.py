@@ -273,3 +273,38 @@ def test_cli_reports_a_bad_store_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in said
     missing = CliRunner().invoke(app, ["evaluate", "recommend", "--data", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a directory" in " ".join(missing.output.split())
+
+
+class TitleLength(FixedScores):
+    """A content-only test double: scores an item by the length of its title (so cold items get scores)."""
+
+    name = "title_length"
+    supports_cold_items = True
+
+    def _fit(self, dataset: InteractionDataset) -> None:
+        self.scores_ = np.array([len(t) for t in dataset.item_title], dtype=np.float64)
+
+
+def test_cold_start_protocol_against_a_direct_computation() -> None:
+    from shopsense.recommend.evaluation_side import evaluate_cold_items
+
+    rng = np.random.default_rng(3)
+    rows = [(f"u{u}", f"i{i:02d}", int(rng.integers(0, 1000))) for u in range(40)
+            for i in rng.choice(40, 6, replace=False)]
+    inter = _frame(rows)
+    ids = sorted(set(inter["item_id"]))
+    titles = ["x" * int(n) for n in rng.integers(1, 4, len(ids))]  # short titles: many ties
+    store = StoreData(items=pd.DataFrame({"item_id": ids, "title": titles}), interactions=inter)
+    specs = [ModelSpec("title_length", TitleLength), ModelSpec("popular", MostPopular)]
+    out = {r.name: r for r in evaluate_cold_items(store, specs, {"title_length": {}, "popular": {}}, seed=5)}
+    assert out["popular"].note.startswith("unable") and not out["popular"].metrics
+    split = cold_item_split(inter, seed=5)
+    score = dict(zip(ids, map(len, titles), strict=True))
+    expected = []
+    for user, item in zip(split.test["user_id"], split.test["item_id"], strict=True):
+        mine = set(split.test.loc[split.test["user_id"] == user, "item_id"]) - {item}
+        cands = [c for c in split.cold_items if c not in mine]
+        rank = 1 + sum(score[c] > score[item] or (score[c] == score[item] and c < item) for c in cands)
+        expected.append(1 / np.log2(rank + 1) if rank <= 10 else 0.0)
+    assert out["title_length"].metrics["ndcg@10"] == pytest.approx(np.mean(expected))
+    assert out["random"].metrics["ndcg@10"] > 0

@@ -91,13 +91,7 @@ def evaluate_cold_items(
                 rows.append(SimpleRow(spec.name, note="unable: needs interactions, cold items have none"))
                 continue
             model.fit(ds)
-            s = np.array(model.score_users(users), dtype=np.float64)[:, cold_idx]
-            for r, u in enumerate(user_ids):
-                for other in others[u]:
-                    col = pos_in_cold[ds.item_index[other]]
-                    if col != tcol[r]:
-                        s[r, col] = np.nan
-            ranks = ranks_of_targets(s, tcol, ds.item_order[cold_idx])
+            ranks = _cold_ranks(model, ds, users, user_ids, tcol, cold_idx, others, pos_in_cold)
             rows.append(
                 SimpleRow(spec.name, summarise(metrics_from_ranks(ranks)), fit_time_s=model.fit_time_)
             )
@@ -152,3 +146,23 @@ def evaluate_rating(
         except Exception as exc:
             out.append(SimpleRow(name, note=f"error: {type(exc).__name__}: {exc}"))
     return out
+
+
+def _cold_ranks(model: Any, ds: InteractionDataset, users: np.ndarray, user_ids: np.ndarray, tcol: np.ndarray,
+                cold_idx: np.ndarray, others: dict[str, set[str]], pos_in_cold: dict[int, int],
+                batch: int = 256) -> np.ndarray:
+    """Rank of each case's target among the cold items; each distinct user is scored once, in batches."""
+    uniq, inverse = np.unique(users, return_inverse=True)
+    ranks = np.zeros(len(users), dtype=np.int64)
+    order = ds.item_order[cold_idx]
+    for start in range(0, len(uniq), batch):
+        block = np.array(model.score_users(uniq[start:start + batch]), dtype=np.float64)[:, cold_idx]
+        cases = np.flatnonzero((inverse >= start) & (inverse < start + batch))
+        s = block[inverse[cases] - start]
+        for r, case in enumerate(cases):
+            for other in others[user_ids[case]]:
+                col = pos_in_cold[ds.item_index[other]]
+                if col != tcol[case]:
+                    s[r, col] = np.nan  # the user's other cold items are positives too: not candidates
+        ranks[cases] = ranks_of_targets(s, tcol[cases], order)
+    return ranks
