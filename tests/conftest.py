@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# CI has no terminal: rich would lay tables out 80 columns wide and cut ids short.
+os.environ.setdefault("COLUMNS", "200")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -27,7 +27,8 @@ def settings_for(home: Path | None) -> Settings:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error (no traceback) and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # soft_wrap: an error stays one line (file:line:column: message), whatever the terminal width
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
