@@ -1,4 +1,4 @@
-"""A serving workspace prepared once per test session: the demo store imported and the serving models trained.
+"""A serving workspace prepared once per test session: the demo store imported the serving models and the quick built-in intent + sentiment models trained.
 
 Shared by tests/api and tests/web (each conftest wraps :func:`prepared_workspace` in a session fixture).
 The embedding cache lives in ``.shopsense/test-embedding-cache`` at the repository root (ignored by git),
@@ -20,6 +20,7 @@ import httpx
 from shopsense.core.settings import Settings, get_settings
 from shopsense.core.store import Store, import_directory
 from shopsense.data import demo_store_path
+from shopsense.nlp.builtin.train_all import train_builtin
 from shopsense.serving.training import train_recommenders
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,9 @@ def prepared_workspace(home: Path) -> Settings:
     with Store.from_settings(settings) as store:
         import_directory(demo_store_path(), store)
     train_recommenders(settings, model="text_profile", multilingual=False, validate=False, promote=True)
+    # The assistant and the review-intelligence pages need the intent and sentiment models; quick mode keeps
+    # the suite fast (their full-size quality is measured by the benchmarks, not here).
+    train_builtin(settings, tasks=["intent", "sentiment"], quick=True)
     return settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopsense.cli import assistant, data, encoder, marketing, models, nlp, recommend, serving, store
+from shopsense.cli import assistant, data, encoder, llm, marketing, models, nlp, recommend, serving, store
 
 app = typer.Typer(
     name="shopsense",
@@ -20,6 +20,7 @@ nlp.register(app)  # train (built-in tasks)
 app.add_typer(nlp.app, name="nlp", help="Train, evaluate and run text classifiers.")
 app.add_typer(models.app, name="models", help="The versioned model registry.")
 app.add_typer(encoder.app, name="encoder", help="Build and inspect the sentence encoders.")
+app.add_typer(llm.app, name="llm", help="Serve or try the local language model.")
 app.add_typer(recommend.evaluate_app, name="evaluate", help="Compare models under one protocol.")
 serving.register(app)  # serve, retrain, report
 assistant.register(app)  # chat

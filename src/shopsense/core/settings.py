@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     encoder_backend: str = Field(default="onnx", description="onnx | torch | multilingual")
     encoder_threads: int = Field(default=2, ge=1)
     seed: int = 42
+    generator: str = Field(default="template", description="Reply/copy writer: template | local | openai.")
+    llm_url: str | None = Field(default=None, description="OpenAI-compatible base URL for generator=openai.")
+    llm_model: str = Field(default="default", description="Model name sent to the OpenAI-compatible server.")
+    llm_api_key: str | None = Field(default=None, description="Bearer key for the OpenAI-compatible server.")
+    llm_model_path: Path | None = Field(default=None, description="GGUF file for generator=local.")
 
     @property
     def db_url(self) -> str:
