@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from shopsense.cli.common import HomeOption, console, err_console, fail, settings_for
 from shopsense.core.loaders import StoreDataError
+from shopsense.core.settings import Settings
 from shopsense.core.store import ImportSummary, Store, StoreImportError, import_directory
 from shopsense.core.validation import format_problem
 
@@ -133,11 +134,31 @@ def demo_command(
         console.print(f"[bold green]trained[/] recommender {result.recommender.version}, search "
                       f"{result.search.version if result.search else '-'} (promoted: "
                       f"{', '.join(result.promoted) or 'none'})", highlight=False)
+    _train_language_models(settings)
     if no_serve:
         console.print(f"workspace ready in {settings.home}; serve it with `shopsense serve --home {settings.home}`",
                       highlight=False)
         return
     serve_workspace(settings, host, port)
+
+
+def _train_language_models(settings: Settings) -> None:
+    """The built-in NLP tasks the assistant and review insights need, trained once per workspace."""
+    from shopsense.nlp.builtin.train_all import TASKS, BuiltinTrainingError, train_builtin
+    from shopsense.registry import Registry
+
+    registry = Registry(settings.artifacts_dir)
+    missing = [t for t in TASKS if registry.production_version(t) is None]
+    if not missing:
+        console.print("language models: already trained (retrain with `shopsense train`)")
+        return
+    try:
+        versions = train_builtin(settings, tasks=missing if len(missing) < len(TASKS) else None,
+                                 on_step=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
+    except BuiltinTrainingError as exc:
+        fail(str(exc), code=1)
+    console.print("[bold green]trained[/] " + ", ".join(f"{name} {mv.version}" for name, mv in versions.items()),
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -154,6 +154,14 @@ class ProductSearch:
                                   int(lexical_rank[i]) or None, int(dense_rank[i]) or None))
         return hits
 
+    def similarity(self, query: str, item_ids: list[str]) -> np.ndarray:
+        """Cosine between ``query`` and each of ``item_ids`` in the dense (English) space; how close the best
+        match really is, which rank fusion hides."""
+        index = np.flatnonzero(np.isin(self.item_ids_, item_ids))
+        if not len(index) or not query.strip():
+            return np.zeros(0, dtype=np.float32)
+        return self.dense_[index] @ self._encoder(self.dense_backend).encode([query])[0]
+
     def _ranks(self, scores: np.ndarray, mask: np.ndarray, require_positive: bool) -> np.ndarray:
         """1-based rank of each allowed item among the top candidates; 0 = not ranked."""
         allowed = np.flatnonzero(mask & (scores > 0)) if require_positive else np.flatnonzero(mask)

@@ -151,7 +151,8 @@ class Catalog:
                 "title": str(row.title or ""), "price": None if price is None or pd.isna(price) else float(price),
                 "currency": str(row.currency or ""), "category": str(row.category or ""),
                 "brand": str(row.brand or ""), "image_url": str(row.image_url or ""),
-                "description": str(row.description or "")}
+                "description": str(row.description or ""),
+                "attributes": row.attributes if isinstance(row.attributes, dict) else {}}
         reviews = {str(k): g for k, g in data.reviews.groupby("item_id")} if len(data.reviews) else {}
         inter = data.all_interactions()
         counts = inter.groupby("user_id")["item_id"].nunique().sort_values(ascending=False, kind="stable")

@@ -1,0 +1,250 @@
+"""The shopping assistant: reads a message in the context of its session, picks an action, and answers
+only from the store's own data (catalog, reviews, orders, FAQ), through the configured generator.
+
+Actions: product search and recommendation (search + the user's profile, slots respected, rejected
+items never shown again, an honest "we don't sell that" with the closest real items); product
+questions from the item's data and review summary; orders, for the session's own user only; FAQ and
+policy answers with their source; hand-over to a person with a recorded ticket (explicit request,
+complaint, strong negative sentiment or repeated failure); greetings, thanks and off-topic messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopsense.assistant import shopping
+from shopsense.assistant.knowledge import FaqIndex, Orders
+from shopsense.assistant.nlu import HUMAN_INTENTS, ORDER_INTENTS, SHOPPING_INTENTS, MessageReader, Understanding
+from shopsense.assistant.replies import say, status_word
+from shopsense.assistant.state import DialogueState, SessionStore
+from shopsense.core.pii import mask_pii
+from shopsense.core.settings import Settings
+from shopsense.core.store import Store
+from shopsense.text.generator import Facts, TemplateGenerator, generator_from_settings
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_CHARS = 2000
+FAILURES_BEFORE_HANDOVER = 2
+STRONG_NEGATIVE = 0.85
+_TASK = ("Reply to the shopper as the shop's assistant, in at most three sentences, using the draft's "
+         "content. Keep every product name, price, order number and status exactly as in the facts.")
+
+
+class AssistantError(ValueError):
+    """A request the assistant cannot accept (empty message, someone else's session)."""
+
+    def __init__(self, message: str, field: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+@dataclass
+class ChatReply:
+    """The answer to one message."""
+
+    reply: str
+    intent: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    escalated: bool = False
+    ticket_id: str | None = None
+    action: str = ""
+    turn: int = 0
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reply": self.reply, "items": self.items, "sources": self.sources, "intent": self.intent,
+                "escalated": self.escalated, "ticket_id": self.ticket_id, "action": self.action, "turn": self.turn,
+                "generation": self.generation}
+
+
+@dataclass
+class Draft:
+    """An action's outcome before phrasing: the template text and the facts it was built from."""
+
+    action: str
+    text: str
+    facts: Facts = field(default_factory=Facts)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    failed: bool = False
+    escalate: str | None = None
+
+
+class Assistant:
+    """One per process: models loaded once; per-session state lives in the store."""
+
+    def __init__(self, settings: Settings, holder: Any, reader: MessageReader, faq: FaqIndex,
+                 sessions: SessionStore, orders: Orders, sentiment: Any = None, generator: Any = None) -> None:
+        self.settings = settings
+        self.holder = holder
+        self.reader = reader
+        self.faq = faq
+        self.sessions = sessions
+        self.orders = orders
+        self.sentiment = sentiment
+        self.generator = generator or TemplateGenerator()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, holder: Any = None, store: Store | None = None) -> Assistant:
+        """Build from a prepared workspace (``shopsense train`` / ``shopsense demo`` done)."""
+        from shopsense.nlp.entities import EntityExtractor
+        from shopsense.nlp.tasks import UnknownTaskError, load_task
+        from shopsense.registry import Registry
+        from shopsense.serving.runtime import ModelHolder
+        from shopsense.text.encoder import get_encoder
+
+        if holder is None:
+            holder = ModelHolder(settings)
+            holder.load()
+        if holder.state is None:
+            raise AssistantError(f"the recommender and search index are not ready: {holder.error}", "workspace", 503)
+        registry = Registry(settings.artifacts_dir)
+        try:
+            intent = load_task("intent", registry)
+        except UnknownTaskError as exc:
+            raise AssistantError(f"the intent model is not trained: run `shopsense train` ({exc})", "workspace",
+                                 503) from exc
+        try:
+            sentiment = load_task("sentiment", registry)
+        except UnknownTaskError:
+            sentiment = None
+        store = store or Store.from_settings(settings)
+        store.create_schema()
+        data = store.load()
+        encoder = get_encoder("multilingual", cache_dir=settings.cache_dir)
+        reader = MessageReader(intent, EntityExtractor.from_store(data))
+        return cls(settings, holder, reader, FaqIndex(data.faq, encoder), SessionStore(store.engine),
+                   Orders(store.engine), sentiment, generator_from_settings(settings))
+
+    # ------------------------------------------------------------------ the turn
+    def reply(self, session_id: str, message: str, user_id: str | None = None) -> ChatReply:
+        message = (message or "").strip()
+        if not message:
+            raise AssistantError("message is empty", "message")
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise AssistantError(f"message is longer than {MAX_MESSAGE_CHARS} characters", "message")
+        state = self.sessions.load(session_id, user_id)
+        if user_id and state.user_id and state.user_id != user_id:
+            raise AssistantError("this session belongs to another user; start a new session_id", "session_id", 403)
+        state.user_id = state.user_id or user_id
+        self.holder.maybe_reload()
+        read = self.reader.read(message, has_shown_items=bool(state.last_items))
+        state.language = read.language
+        state.remember("user", mask_pii(message), intent=read.intent)
+        draft = self._act(state, read)
+        if draft.failed:
+            state.failures += 1
+        elif draft.action not in ("greeting", "thanks"):
+            state.failures = 0
+        reason = draft.escalate or ("repeated_failure" if state.failures >= FAILURES_BEFORE_HANDOVER else None)
+        if reason and not state.escalated:
+            draft = self._hand_over(state, reason, draft)
+        generation = self.generator.generate(_TASK, draft.facts, draft.text, user_message=message,
+                                             language=read.language)
+        state.remember("assistant", generation.text, action=draft.action, items=[i["item_id"] for i in draft.items])
+        self.sessions.save(state)
+        return ChatReply(reply=generation.text, intent=read.intent, items=draft.items, sources=draft.sources,
+                         escalated=state.escalated, ticket_id=state.ticket_id, action=draft.action,
+                         turn=len(state.turns) - 1, generation=generation.as_dict())
+
+    def _act(self, state: DialogueState, read: Understanding) -> Draft:
+        lang = read.language
+        if read.intent in HUMAN_INTENTS:
+            if state.escalated:
+                return Draft("handover", say("handover_open", lang, ticket_id=state.ticket_id))
+            return Draft("handover", "", escalate="asked_for_human" if read.wants_human else "complaint")
+        if read.intent == "greeting":
+            return Draft("greeting", say("greeting", lang))
+        if read.intent == "thanks":
+            return Draft("thanks", say("thanks", lang))
+        if read.intent == "negative_feedback":
+            return shopping.not_interested(self, state, read)
+        if read.intent == "product_question":
+            return shopping.product_question(self, state, read)
+        if read.intent in SHOPPING_INTENTS:
+            return shopping.find_products(self, state, read)
+        if read.intent in ORDER_INTENTS:
+            return self._order(state, read)
+        if self._strongly_negative(read):
+            return Draft("handover", "", escalate="negative_sentiment")
+        if read.intent == "out_of_scope":
+            return Draft("out_of_scope", say("out_of_scope", lang), failed=state.failures > 0)
+        return self._faq(state, read)
+
+    def _strongly_negative(self, read: Understanding) -> bool:
+        if self.sentiment is None:
+            return False
+        prediction = self.sentiment.predict_with_confidence([read.text])[0]
+        return prediction.label == "negative" and prediction.confidence >= STRONG_NEGATIVE
+
+    # ------------------------------------------------------------------ service actions
+    def _faq(self, state: DialogueState, read: Understanding) -> Draft:
+        found = self.faq.answer(read.text, read.intent if read.confidence >= 0.5 else None)
+        if found is None:
+            return Draft("dont_know", say("dont_know", read.language), failed=True)
+        answer = FaqIndex.short(found.passage)
+        facts = Facts().add("policy", found.passage.faq_id, found.passage.text)
+        text = say("faq", read.language, answer=answer, title=found.passage.title)
+        return Draft("faq", text, facts, sources=[found.source])
+
+    def _order(self, state: DialogueState, read: Understanding) -> Draft:
+        lang = read.language
+        if not state.user_id:
+            general = self._faq(state, read)  # what the FAQ says about it, and how to see their own orders
+            if general.action == "faq":
+                return Draft("order_sign_in", f"{general.text}\n\n{say('order_sign_in', lang)}", general.facts,
+                             sources=general.sources)
+            return Draft("order_sign_in", say("order_sign_in", lang))
+        order_id = read.value("order_id")
+        lines = self.orders.for_user(state.user_id, order_id)
+        if order_id and not lines:
+            return Draft("order_not_found", say("order_not_found", lang, order_id=order_id),
+                         Facts().add("other", order_id, f"order {order_id} was not found on this account"))
+        if not lines:
+            return Draft("order_none", say("order_none", lang))
+        facts = Facts()
+        rows = []
+        catalog = self.holder.state.catalog
+        for line in lines[: 1 if order_id else 3]:
+            title = catalog.item(line.item_id)["title"] or line.item_id
+            facts.add("order_status", line.order_id, f"Order {line.order_id} ({title}) is {line.status}, "
+                      f"updated {line.updated_at}.", line.status)
+            rows.append(say("order_status", lang, order_id=line.order_id, title=title,
+                            status=status_word(line.status, lang), updated=line.updated_at or "-"))
+        sources = [{"type": "order", "id": oid} for oid in dict.fromkeys(line.order_id for line in lines[:3])]
+        first = lines[0]
+        if read.intent == "cancel_order" and order_id:
+            policy = self.faq.answer(read.text, "cancel_order")
+            how = FaqIndex.short(policy.passage) if policy else ""
+            if policy:
+                facts.add("policy", policy.passage.faq_id, policy.passage.text)
+                sources.append(policy.source)
+            key = "order_cancel_open" if first.status == "processing" else "order_cancel_late"
+            text = say(key, lang, order_id=first.order_id, status=status_word(first.status, lang), how=how)
+        elif order_id:
+            text = rows[0]
+        else:
+            text = say("order_recent", lang, lines="\n".join(f"- {r}" for r in rows))
+        return Draft("order", text.strip(), facts, sources=sources)
+
+    def _hand_over(self, state: DialogueState, reason: str, draft: Draft) -> Draft:
+        lang = state.language
+        summary = f"{reason}: " + " | ".join(t["text"] for t in state.turns[-4:] if t["role"] == "user")
+        state.ticket_id = self.sessions.open_ticket(state, reason, summary[:1000])
+        state.escalated = True
+        text = say("handover", lang, ticket_id=state.ticket_id)
+        if draft.text and draft.action not in ("handover", "dont_know", "out_of_scope"):
+            text = f"{draft.text}\n\n{text}"
+        return Draft("handover", text, draft.facts, draft.items, draft.sources + [
+            {"type": "ticket", "id": state.ticket_id}], escalate=reason)
+
+
+def clean_session_id(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", raw or ""):
+        raise AssistantError("session_id must be 1-128 letters, digits or _.:-", "session_id")
+    return raw

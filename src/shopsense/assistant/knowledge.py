@@ -1,0 +1,148 @@
+"""What the assistant may say comes from here: FAQ and policy passages, item facts, the user's orders.
+
+FAQ retrieval maps a message to the FAQ entry (or policy passage) that answers it, by the intent the
+classifier found (the demo FAQ is keyed by Bitext intent) and by similarity in the multilingual
+encoder's space, so English and Chinese questions reach the same answer. Below a similarity floor it
+answers nothing: the assistant then says it does not know and offers a person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from shopsense.core.db import OrderRow
+
+# E5 similarities are compressed into ~0.75-0.9; a related question scores above this, an unrelated one
+# below (checked on the demo FAQ with the paraphrases in tests/assistant).
+MIN_FAQ_SIMILARITY = 0.82
+_ANSWER_CHARS = 420
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrievable answer: a FAQ entry or one paragraph of a policy document."""
+
+    faq_id: str
+    title: str
+    text: str
+    intent: str | None
+
+
+@dataclass(frozen=True)
+class FaqAnswer:
+    passage: Passage
+    score: float
+    via: str  # "intent" or "similarity"
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return {"type": "faq", "id": self.passage.faq_id, "title": self.passage.title}
+
+
+def _short_answer(text: str, limit: int = _ANSWER_CHARS) -> str:
+    """The start of an answer, cut after a whole line or sentence, markdown emphasis removed."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text).strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for line in text.splitlines(keepends=True):
+        if len(kept) + len(line) > limit:
+            break
+        kept += line
+    if len(kept) < limit // 3:  # one long paragraph: cut at its last sentence end
+        ends = [m.end() for m in re.finditer(r"[.!?。！？](?=\s)", text[:limit])]
+        kept = text[:ends[-1]] if ends else text[:limit].rsplit(" ", 1)[0] + " …"
+    return kept.strip()
+
+
+def _passages(faq: pd.DataFrame) -> list[Passage]:
+    out: list[Passage] = []
+    for row in faq.itertuples(index=False):
+        source = str(getattr(row, "source", "") or "")
+        title = str(row.question or row.faq_id)
+        intent = source.rsplit("/", 1)[1] if source.startswith("bitext-customer-support/") else None
+        answer = str(row.answer or "")
+        if source.endswith(".md"):
+            # A policy document: each paragraph or bullet answers its own question.
+            for part in re.split(r"\n\s*\n|\n(?=- )", answer):
+                part = part.strip().lstrip("- ").strip()
+                if len(part) > 30:
+                    out.append(Passage(str(row.faq_id), title, part, None))
+        else:
+            out.append(Passage(str(row.faq_id), title, answer, intent))
+    return out
+
+
+class FaqIndex:
+    """FAQ entries and policy passages, found by intent or by multilingual similarity."""
+
+    def __init__(self, faq: pd.DataFrame, encoder: Any) -> None:
+        self.encoder = encoder
+        self.passages = _passages(faq)
+        self.by_intent = {p.intent: p for p in self.passages if p.intent}
+        alt = faq.get("alt_questions")
+        extra = {}
+        if alt is not None:
+            for fid, questions in zip(faq["faq_id"], alt, strict=True):
+                if isinstance(questions, str) and questions.strip():
+                    extra[str(fid)] = questions.replace("|", ".")
+        keys = [f"{p.title}. {extra.get(p.faq_id, '')} {p.text[:300]}" if p.intent else f"{p.title}: {p.text}"
+                for p in self.passages]
+        self.vectors_ = encoder.encode(keys) if keys else np.zeros((0, 1), dtype=np.float32)
+
+    def answer(self, message: str, intent: str | None = None) -> FaqAnswer | None:
+        if intent and intent in self.by_intent:
+            return FaqAnswer(self.by_intent[intent], 1.0, "intent")
+        if not self.passages:
+            return None
+        scores = self.vectors_ @ self.encoder.encode([message])[0]
+        best = int(np.argmax(scores))
+        if float(scores[best]) < MIN_FAQ_SIMILARITY:
+            return None
+        return FaqAnswer(self.passages[best], float(scores[best]), "similarity")
+
+    @staticmethod
+    def short(passage: Passage) -> str:
+        return _short_answer(passage.text)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    order_id: str
+    user_id: str
+    item_id: str
+    status: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class Orders:
+    """Order lookups straight from the store's table (always current; never another user's rows)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _query(self, *conditions: Any, limit: int = 20) -> list[OrderLine]:
+        cols = (OrderRow.order_id, OrderRow.user_id, OrderRow.item_id, OrderRow.status, OrderRow.created_at,
+                OrderRow.updated_at)
+        stmt = select(*cols).where(*conditions).order_by(OrderRow.created_at.desc(), OrderRow.order_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.limit(limit)).all()
+        return [OrderLine(r.order_id, r.user_id, r.item_id, r.status,
+                          r.created_at.date().isoformat() if r.created_at else None,
+                          r.updated_at.date().isoformat() if r.updated_at else None) for r in rows]
+
+    def for_user(self, user_id: str, order_id: str | None = None) -> list[OrderLine]:
+        """The user's own order lines (one order, or their most recent ones). Another user's order is
+        simply not found: the answer never reveals whether it exists."""
+        conditions = [OrderRow.user_id == user_id]
+        if order_id:
+            conditions.append(OrderRow.order_id == order_id)
+        return self._query(*conditions)

@@ -1,0 +1,129 @@
+"""Understanding one message in context: intent, entities, and the conversational moves a classifier
+trained on single utterances cannot see ("the second one", "something cheaper", "in black").
+
+The trained intent model (service intents from Bitext + shopping intents, with out-of-scope detection)
+decides what the message is about; a few high-precision patterns, in English and Chinese, recognise
+references to what was shown, refinements, thanks and explicit requests for a person, which depend on
+the conversation rather than on the words alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopsense.core.language import detect_language
+
+ORDER_INTENTS = {"track_order", "cancel_order", "change_order", "track_refund"}
+# Answered from the FAQ, unless the message names an order: then they are about that order.
+ORDER_RELATED_INTENTS = {"delivery_period", "change_shipping_address", "get_refund"}
+SHOPPING_INTENTS = {"product_search", "recommendation_request"}
+HUMAN_INTENTS = {"contact_human_agent", "complaint"}
+
+_ORDINALS_EN = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+                "fifth": 4, "5th": 4, "last": -1}
+_ORDINALS_ZH = {"一": 0, "二": 1, "两": 1, "三": 2, "四": 3, "五": 4}
+_ORDINAL_EN_RE = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b"
+                            r"(?:\s+(?:one|item|option|product|toy))?|\b(?:number|no\.?|#)\s?([1-5])\b",
+                            re.IGNORECASE)
+_ORDINAL_ZH_RE = re.compile(r"(?:第([一二两三四五1-5])|最后)(?:个|款|件|种|项)?")
+_NOT_INTERESTED_RE = re.compile(
+    r"not interested|(?:do not|don't|dont) (?:like|want|need) (?:it|them|these|those|this|that|any)"
+    r"|none of (?:these|them|those)|no thanks|something (?:else|different)|show me (?:others|other)"
+    r"|不感兴趣|不喜欢|都不要|不要这些|不要这个|换一批|换一个|换几个|别的", re.IGNORECASE)
+_CHEAPER_RE = re.compile(r"cheaper|less expensive|lower price|too expensive|too pricey|more affordable"
+                         r"|便宜|太贵|实惠|价格低", re.IGNORECASE)
+_THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|ty|many thanks|great,? thanks)\b|谢谢|多谢|感谢",
+                        re.IGNORECASE)
+_GREETING_RE = re.compile(r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|你好|您好|嗨|哈喽)\b",
+                          re.IGNORECASE)
+_HUMAN_RE = re.compile(r"\b(?:human|real person|an agent|a person|someone real|live agent|manager)\b"
+                       r"|人工|真人|转客服|找客服", re.IGNORECASE)
+_ORDER_WORD_RE = re.compile(r"\border\b|\bparcel\b|\bpackage\b|\bdelivery\b|订单|包裹|快递|物流", re.IGNORECASE)
+
+
+@dataclass
+class Understanding:
+    """One message, read: what it asks for and what it refers to."""
+
+    text: str
+    language: str
+    intent: str
+    confidence: float
+    entities: list[Any] = field(default_factory=list)
+    ordinal: int | None = None  # index into the last list shown (-1: the last one)
+    cheaper: bool = False
+    not_interested: bool = False
+    thanks: bool = False
+    greeting: bool = False
+    wants_human: bool = False
+    classifier_intent: str | None = None
+
+    def value(self, kind: str) -> Any:
+        return next((e.value for e in self.entities if e.type == kind), None)
+
+    def values(self, kind: str) -> list[Any]:
+        return [e.value for e in self.entities if e.type == kind]
+
+
+def _ordinal(text: str) -> int | None:
+    match = _ORDINAL_EN_RE.search(text)
+    if match:
+        if match.group(2):
+            return int(match.group(2)) - 1
+        return _ORDINALS_EN[match.group(1).lower()]
+    match = _ORDINAL_ZH_RE.search(text)
+    if match:
+        if match.group(0).startswith("最后"):
+            return -1
+        digit = match.group(1)
+        return int(digit) - 1 if digit.isdigit() else _ORDINALS_ZH[digit]
+    return None
+
+
+class MessageReader:
+    """Reads messages with the trained intent model and the catalog-aware entity extractor."""
+
+    def __init__(self, intent_model: Any, extractor: Any) -> None:
+        self.intent_model = intent_model
+        self.extractor = extractor
+
+    def read(self, text: str, has_shown_items: bool = False) -> Understanding:
+        language = "zh" if re.search(r"[\u4e00-\u9fff]", text) else detect_language(text) or "en"
+        language = "zh" if language.startswith("zh") else "en"
+        prediction = self.intent_model.predict_with_confidence([text])[0]
+        entities = self.extractor.extract(text)
+        found = Understanding(text=text, language=language, intent=prediction.label,
+                              confidence=float(prediction.confidence), entities=entities,
+                              classifier_intent=prediction.label)
+        found.ordinal = _ordinal(text) if has_shown_items else None
+        found.cheaper = bool(_CHEAPER_RE.search(text))
+        found.not_interested = bool(_NOT_INTERESTED_RE.search(text))
+        found.thanks = bool(_THANKS_RE.search(text)) and len(text.split()) <= 8
+        found.greeting = bool(_GREETING_RE.search(text)) and len(re.findall(r"\w+", text)) <= 4
+        found.wants_human = bool(_HUMAN_RE.search(text)) or prediction.label == "contact_human_agent"
+        self._resolve(found, has_shown_items)
+        return found
+
+    @staticmethod
+    def _resolve(found: Understanding, has_shown_items: bool) -> None:
+        """Conversation moves override the single-utterance intent where they are unambiguous."""
+        refinement = bool(found.values("colour") or found.values("size") or found.values("price_range")
+                          or found.cheaper)
+        if found.wants_human:
+            found.intent = "contact_human_agent"
+        elif found.value("order_id") and (_ORDER_WORD_RE.search(found.text) or found.intent in ORDER_INTENTS
+                                          or found.intent in ORDER_RELATED_INTENTS):
+            if found.intent not in ORDER_INTENTS:
+                found.intent = "track_order"
+        elif found.not_interested and has_shown_items:
+            found.intent = "negative_feedback"
+        elif found.ordinal is not None:
+            found.intent = "product_question"
+        elif has_shown_items and refinement and len(found.text.split()) <= 8:
+            found.intent = "product_search"
+        elif found.thanks:
+            found.intent = "thanks"
+        elif found.greeting:
+            found.intent = "greeting"
