@@ -10,6 +10,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from shopsense.api.app import create_app
+from shopsense.assistant.state import DialogueState, SessionStore
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.registry import Registry
@@ -98,12 +99,18 @@ def test_ab_serving_and_report(private_workspace: Settings) -> None:
 def test_delete_user_erases_the_store_rows(private_workspace: Settings, admin_headers: dict[str, str]) -> None:
     with Store.from_settings(private_workspace) as store:
         user = str(store.load().reviews["user_id"].iloc[0])
+        sessions = SessionStore(store.engine)  # a conversation with the assistant, and a hand-over ticket
+        conversation = DialogueState("erase-me", user_id=user)
+        conversation.remember("user", "I want to speak to a person")
+        sessions.save(conversation)
+        sessions.open_ticket(conversation, "asked_for_human", "asked for a person")
     with TestClient(create_app(private_workspace)) as client:
         client.post("/v1/events", json={"user_id": user, "type": "view", "item_id": "toy_x"})
         r = client.delete(f"/v1/admin/users/{user}", headers=admin_headers)
         assert r.status_code == 200
         removed = r.json()["removed"]
         assert removed["reviews"] >= 1 and removed["events"] == 1
+        assert removed["assistant_sessions"] == 1 and removed["assistant_tickets"] == 1
         job = r.json()["retrain_job"]
         deadline = time.monotonic() + 300
         while job.get("status") == "running" and time.monotonic() < deadline:

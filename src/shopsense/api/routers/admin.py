@@ -155,6 +155,13 @@ def rollback(model: ModelName, settings: Annotated[Settings, Depends(get_setting
     return _alias_change(settings, holder, lambda r: r.rollback(model))
 
 
+def _erase_conversations(store: Store, user_id: str) -> dict[str, int]:
+    """The assistant's sessions and hand-over tickets of the user (its own tables on the same database)."""
+    from shopsense.assistant.state import SessionStore
+
+    return SessionStore(store.engine).delete_user(user_id)
+
+
 @router.delete("/users/{user_id}")
 async def delete_user(user_id: Annotated[str, Path(min_length=1, max_length=255)],
                       store: Annotated[Store, Depends(get_store)],
@@ -164,6 +171,7 @@ async def delete_user(user_id: Annotated[str, Path(min_length=1, max_length=255)
     """Erase a user from the store and the event log (one transaction), then refit and promote the models
     without them (a background job), so no served model keeps what it learned from that user."""
     removed = await run_in_threadpool(store.delete_user, user_id)
+    removed.update(await run_in_threadpool(_erase_conversations, store, user_id))
     job = None
     if any(removed.values()):
         try:
