@@ -15,7 +15,10 @@ import pytest
 
 def start_llm_server(timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
     """Start the server; returns (process, base URL ending in /v1) once it answers a chat request."""
-    cmd = [sys.executable, "-c", "from shopsense.cli import main; main()", "llm", "serve", "--port", "0"]
+    # one thread: the test workers share 2 cores, and llama.cpp's spinning threads slow to a crawl when
+    # they outnumber the free cores
+    cmd = [sys.executable, "-c", "from shopsense.cli import main; main()", "llm", "serve", "--port", "0",
+           "--threads", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("listening "):

@@ -1,4 +1,6 @@
-"""A serving workspace prepared once per test session: the demo store imported the serving models and the quick built-in intent + sentiment models trained.
+"""A serving workspace prepared once per test session.
+
+The demo store is imported, the serving models built and the quick built-in intent + sentiment models trained.
 
 Shared by tests/api and tests/web (each conftest wraps :func:`prepared_workspace` in a session fixture).
 The embedding cache lives in ``.shopsense/test-embedding-cache`` at the repository root (ignored by git),
@@ -13,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,6 +30,9 @@ from shopsense.serving.training import train_recommenders
 REPO = Path(__file__).resolve().parents[1]
 EMBEDDING_CACHE = REPO / ".shopsense" / "test-embedding-cache"
 API_KEY = "test-admin-key"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def prepared_workspace(home: Path) -> Settings:
@@ -44,6 +51,12 @@ def prepared_workspace(home: Path) -> Settings:
     # the suite fast (their full-size quality is measured by the benchmarks, not here).
     train_builtin(settings, tasks=["intent", "sentiment"], quick=True)
     return settings
+
+
+def keyed_workspace(tmp_path_factory, name: str) -> Settings:
+    """A prepared workspace under a fresh temporary folder, whose admin endpoints take :data:`API_KEY`."""
+    settings = prepared_workspace(tmp_path_factory.mktemp(name) / "home")
+    return settings.model_copy(update={"api_key": API_KEY})
 
 
 def copy_workspace(source: Settings, home: Path) -> Settings:
@@ -77,3 +90,35 @@ def start_server(home: Path, port: int, env: dict[str, str] | None = None, timeo
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError("server did not become ready in time")
+
+
+def skip_without_chromium() -> None:
+    import pytest
+
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); `make test` installs it")
+
+
+@contextmanager
+def served(home: Path) -> Iterator[str]:
+    """A real ``shopsense serve`` over ``home`` (admin key :data:`API_KEY`); yields its base URL."""
+    port = free_port()
+    proc = start_server(home, port, env={"SHOPSENSE_API_KEY": API_KEY})
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """Debian's headless chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -13,13 +13,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shopsense.api.app import create_app  # noqa: E402
 from shopsense.core.settings import Settings  # noqa: E402
-from workspace_fixture import API_KEY, copy_workspace, prepared_workspace  # noqa: E402
+from workspace_fixture import API_KEY, copy_workspace, keyed_workspace  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = prepared_workspace(tmp_path_factory.mktemp("serving") / "home")
-    return settings.model_copy(update={"api_key": API_KEY})
+    return keyed_workspace(tmp_path_factory, "serving")
 
 
 @pytest.fixture(scope="session")

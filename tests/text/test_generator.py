@@ -91,7 +91,7 @@ def test_local_model_in_process(facts: Facts) -> None:
 
 
 def test_real_openai_compatible_server_round_trip_and_streaming(llm_server: str, facts: Facts) -> None:  # noqa: F811
-    generator = OpenAICompatibleGenerator(llm_server, model="smollm2")
+    generator = OpenAICompatibleGenerator(llm_server, model="smollm2", timeout=300)
     text, tokens, _ = generator.complete(build_messages(TASK, facts, DRAFT), 32, 0.3, 0)
     assert text.strip() and tokens > 0
     streamed = list(generator.stream_tokens(build_messages(TASK, facts, DRAFT), max_tokens=16))
@@ -102,11 +102,13 @@ def test_real_openai_compatible_server_round_trip_and_streaming(llm_server: str,
 def test_grounding_check_rejects_a_price_the_real_model_invented(llm_server: str, facts: Facts) -> None:  # noqa: F811
     """SmolLM2-135M readily invents prices (in about 60% of replies at this temperature); every such reply
     from the server must be replaced by the template, and the run must show at least one such rejection."""
-    generator = OpenAICompatibleGenerator(llm_server, model="smollm2")
+    generator = OpenAICompatibleGenerator(llm_server, model="smollm2", timeout=300)
     questions = ["how much is the train?", "is the train set cheap?", "what does it cost with delivery?",
-                 "price of the wooden train please", "any discount on the train?", "train set price in dollars?"]
+                 "price of the wooden train please", "any discount on the train?", "train set price in dollars?"] * 2
     invented = []
     for seed, question in enumerate(questions):
+        if invented and seed >= 6:
+            break
         result = generator.generate(TASK, facts, DRAFT, user_message=question, max_tokens=48, temperature=0.8,
                                     seed=seed)
         assert_grounded_or_fallback(result, facts)
@@ -118,7 +120,7 @@ def test_grounding_check_rejects_a_price_the_real_model_invented(llm_server: str
 
 
 def test_an_injection_never_reaches_the_shopper(llm_server: str, facts: Facts) -> None:  # noqa: F811
-    generator = OpenAICompatibleGenerator(llm_server, model="smollm2")
+    generator = OpenAICompatibleGenerator(llm_server, model="smollm2", timeout=300)
     for seed in range(3):
         result = generator.generate(TASK, facts, DRAFT, user_message=INJECTION, max_tokens=48, seed=seed)
         assert_grounded_or_fallback(result, facts)

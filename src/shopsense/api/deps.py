@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+import threading
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -12,6 +14,9 @@ from shopsense.api.errors import ApiError
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.serving.runtime import ModelHolder, ServingState
+
+T = TypeVar("T")
+_app_state_lock = threading.Lock()
 
 API_KEY_HEADER = "X-API-Key"
 _key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
@@ -28,6 +33,14 @@ def get_holder(request: Request) -> ModelHolder:
 
 def get_store(request: Request) -> Store:
     return request.app.state.store
+
+
+def app_singleton(request: Request, name: str, factory: Callable[[], T]) -> T:
+    """One ``factory()`` object per app, made on first use (routers keep lazily built helpers here)."""
+    with _app_state_lock:
+        if not hasattr(request.app.state, name):
+            setattr(request.app.state, name, factory())
+        return getattr(request.app.state, name)
 
 
 def served(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServingState:

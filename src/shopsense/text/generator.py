@@ -86,8 +86,9 @@ def build_messages(task: str, facts: Facts, template_reply: str, user_message: s
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
-def _split_for_streaming(text: str) -> Iterator[str]:
-    # Word-sized chunks (CJK: a few characters) so a UI can render progressively.
+def text_pieces(text: str) -> Iterator[str]:
+    """Word-sized pieces of a text for streaming (a few characters at a time for Chinese), so a UI can render
+    progressively."""
     for piece in re.findall(r"\S+\s*|\s+", text):
         if piece.isascii() or len(piece) <= 4:
             yield piece
@@ -118,7 +119,7 @@ class TemplateGenerator:
         return Generation(text=template_reply, backend=self.name, grounded=True, fallback_used=False)
 
     def stream(self, task: str, facts: Facts, template_reply: str, **kwargs: Any) -> Iterator[str]:
-        yield from _split_for_streaming(template_reply)
+        yield from text_pieces(template_reply)
 
 
 class _ChatModelGenerator:
@@ -159,7 +160,7 @@ class _ChatModelGenerator:
 
     def stream(self, task: str, facts: Facts, template_reply: str, **kwargs: Any) -> Iterator[str]:
         # The whole reply is checked before any of it is shown: a streamed sentence cannot be taken back.
-        yield from _split_for_streaming(self.generate(task, facts, template_reply, **kwargs).text)
+        yield from text_pieces(self.generate(task, facts, template_reply, **kwargs).text)
 
 
 def smollm2_model_path() -> Path:

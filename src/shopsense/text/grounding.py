@@ -23,7 +23,7 @@ _MONEY_RE = re.compile(
     rf"{_CURRENCY_BEFORE}\s?(?P<a>{_AMOUNT})"
     rf"|(?P<b>{_AMOUNT})\s?{_CURRENCY_AFTER}(?![a-z])"
     # a bare amount with exactly two decimals reads as a price ("only 12.99!") unless a unit follows
-    rf"|(?<![\d.])(?P<c>\d+\.\d{{2}})(?![\d.]|\s?(?:%|stars?|out of|/5|cm|mm|kg|g\b|in\b|inch))",
+    rf"|(?<![\d.])(?P<c>\d+\.\d{{2}})(?![\d.]|\s?(?:%|★|stars?|星|out of|/5|cm|mm|kg|g\b|in\b|inch))",
     re.IGNORECASE,
 )
 
