@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shopsense.api.errors import install_error_handlers
 from shopsense.api.middleware import BodyLimitAndMetrics, Metrics
-from shopsense.api.routers import admin, events, health, nlp, pages, recommend, search
+from shopsense.api.routers import admin, chat, copy, events, health, insights, nlp, pages, recommend, search
 from shopsense.core.settings import Settings, get_settings
 from shopsense.core.store import Store
 from shopsense.serving.config import ServingConfig
@@ -54,4 +54,7 @@ def create_app(settings: Settings | None = None, config: ServingConfig | None = 
     for router in (health.router, recommend.router, search.router, events.router, nlp.router, admin.router,
                    pages.router):
         app.include_router(router)
+    app.include_router(insights.router)
+    app.include_router(copy.router)
+    app.include_router(chat.router)
     return app

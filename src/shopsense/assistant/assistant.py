@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +26,13 @@ from shopsense.assistant.state import DialogueState, SessionStore
 from shopsense.core.pii import mask_pii
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
-from shopsense.text.generator import Facts, TemplateGenerator, generator_from_settings
+from shopsense.text.generator import Facts, TemplateGenerator, generator_from_settings, text_pieces
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
 FAILURES_BEFORE_HANDOVER = 2
 STRONG_NEGATIVE = 0.85
+STRONG_NEGATIVE_LEXICON = -0.5  # VADER/SnowNLP polarity in [-1, 1]
 _TASK = ("Reply to the shopper as the shop's assistant, in at most three sentences, using the draft's "
          "content. Keep every product name, price, order number and status exactly as in the facts.")
 
@@ -88,6 +92,19 @@ class Assistant:
         self.orders = orders
         self.sentiment = sentiment
         self.generator = generator or TemplateGenerator()
+        self.temperature = 0.3  # for language-model backends only; the template backend ignores it
+        self.max_tokens = 160
+        # One turn at a time per session (load, act, save), so two tabs cannot lose each other's turn.
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+
+    def _session_lock(self, session_id: str) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(session_id)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[session_id] = lock
+            return lock
 
     @classmethod
     def from_settings(cls, settings: Settings, holder: Any = None, store: Store | None = None) -> Assistant:
@@ -123,13 +140,51 @@ class Assistant:
 
     # ------------------------------------------------------------------ the turn
     def reply(self, session_id: str, message: str, user_id: str | None = None) -> ChatReply:
+        """Answer one message in its session (created on first use) and save the session."""
+        clean_session_id(session_id)
+        lock = self._session_lock(session_id)
+        with lock:
+            return self._reply(session_id, message, user_id)
+
+    def stream(self, session_id: str, message: str, user_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """The same turn as :meth:`reply`, as events: ``meta`` (intent, items, sources), then ``delta`` text
+        pieces, then ``done``. The whole reply is grounded before its first piece is sent."""
+        answer = self.reply(session_id, message, user_id)
+        body = answer.as_dict()
+        text = body.pop("reply")
+        yield {"event": "meta", **body}
+        for piece in text_pieces(text):
+            yield {"event": "delta", "text": piece}
+        yield {"event": "done", "reply": text}
+
+    def feedback_event(self, session_id: str, turn: int, helpful: bool, comment: str | None = None,
+                       user_id: str | None = None) -> dict[str, Any]:
+        """A ``chat_feedback`` event (value 1 for thumbs up, -1 for down) for an assistant turn of the session;
+        the caller stores it with ``Store.append_events``."""
+        clean_session_id(session_id)
+        state = self.sessions.load(session_id)
+        if not state.turns:
+            raise AssistantError(f"no conversation with session_id {session_id!r}", "session_id", 404)
+        if state.user_id and user_id != state.user_id:
+            raise AssistantError("this session belongs to another user", "session_id", 403)
+        said = state.turn(turn)
+        if said is None or said["role"] != "assistant":
+            raise AssistantError(f"turn {turn} is not one of the assistant's replies in this session", "turn")
+        asked = state.turn(turn - 1) or {}
+        payload = {"turn": turn, "helpful": helpful, "action": said.get("action"), "intent": asked.get("intent"),
+                   "items": said.get("items", []), "comment": mask_pii(comment)[:500] if comment else None}
+        return {"user_id": state.user_id or user_id or f"session:{session_id}", "type": "chat_feedback",
+                "value": 1.0 if helpful else -1.0, "session_id": session_id, "payload": payload}
+
+    def _reply(self, session_id: str, message: str, user_id: str | None) -> ChatReply:
         message = (message or "").strip()
         if not message:
             raise AssistantError("message is empty", "message")
         if len(message) > MAX_MESSAGE_CHARS:
             raise AssistantError(f"message is longer than {MAX_MESSAGE_CHARS} characters", "message")
         state = self.sessions.load(session_id, user_id)
-        if user_id and state.user_id and state.user_id != user_id:
+        # A session that knows its user answers only that user (else a leaked session id would show their orders).
+        if state.user_id and state.user_id != user_id:
             raise AssistantError("this session belongs to another user; start a new session_id", "session_id", 403)
         state.user_id = state.user_id or user_id
         self.holder.maybe_reload()
@@ -144,35 +199,54 @@ class Assistant:
         reason = draft.escalate or ("repeated_failure" if state.failures >= FAILURES_BEFORE_HANDOVER else None)
         if reason and not state.escalated:
             draft = self._hand_over(state, reason, draft)
+        elif reason and draft.action == "handover":  # already with a colleague: no second ticket
+            draft = Draft("handover", say("handover_open", state.language, ticket_id=state.ticket_id),
+                          sources=[{"type": "ticket", "id": state.ticket_id}], escalate=reason)
         generation = self.generator.generate(_TASK, draft.facts, draft.text, user_message=message,
-                                             language=read.language)
-        state.remember("assistant", generation.text, action=draft.action, items=[i["item_id"] for i in draft.items])
+                                             language=read.language, temperature=self.temperature,
+                                             max_tokens=self.max_tokens, seed=len(state.turns))
+        missing = _left_out(draft, generation.text)
+        if missing and not generation.fallback_used:  # grounded but unhelpful: the shopper loses the answer
+            generation.violations = [f"reply left out {m}" for m in missing]
+            generation.text, generation.fallback_used = draft.text, True
+        number = state.remember("assistant", generation.text, action=draft.action,
+                                items=[i["item_id"] for i in draft.items])
         self.sessions.save(state)
         return ChatReply(reply=generation.text, intent=read.intent, items=draft.items, sources=draft.sources,
                          escalated=state.escalated, ticket_id=state.ticket_id, action=draft.action,
-                         turn=len(state.turns) - 1, generation=generation.as_dict())
+                         turn=number, generation=generation.as_dict())
 
     def _act(self, state: DialogueState, read: Understanding) -> Draft:
         lang = read.language
         if read.intent in HUMAN_INTENTS:
-            if state.escalated:
-                return Draft("handover", say("handover_open", lang, ticket_id=state.ticket_id))
             return Draft("handover", "", escalate="asked_for_human" if read.wants_human else "complaint")
         if read.intent == "greeting":
             return Draft("greeting", say("greeting", lang))
         if read.intent == "thanks":
             return Draft("thanks", say("thanks", lang))
-        if read.intent == "negative_feedback":
+        if read.intent == "negative_feedback" and state.last_items:
             return shopping.not_interested(self, state, read)
+        if read.intent not in SHOPPING_INTENTS and self._strongly_negative(read):
+            return Draft("handover", "", escalate="negative_sentiment")
         if read.intent == "product_question":
-            return shopping.product_question(self, state, read)
+            if read.ordinal is None and read.service_cue:  # "it arrived broken, can I return it?": the FAQ's
+                faq = self._faq(state, read, by_intent=False)
+                if faq.action == "faq":
+                    return faq
+            draft = shopping.product_question(self, state, read)
+            if draft.action == "which_item":  # no product in sight: perhaps a shop question ("how much is shipping")
+                faq = self._faq(state, read, by_intent=False)
+                return faq if faq.action == "faq" else draft
+            return draft
         if read.intent in SHOPPING_INTENTS:
             return shopping.find_products(self, state, read)
         if read.intent in ORDER_INTENTS:
             return self._order(state, read)
-        if self._strongly_negative(read):
-            return Draft("handover", "", escalate="negative_sentiment")
         if read.intent == "out_of_scope":
+            if read.service_cue:  # "it arrived broken, can I return it?" is the shop's business after all
+                faq = self._faq(state, read, by_intent=False)
+                if faq.action == "faq":
+                    return faq
             return Draft("out_of_scope", say("out_of_scope", lang), failed=state.failures > 0)
         return self._faq(state, read)
 
@@ -180,11 +254,17 @@ class Assistant:
         if self.sentiment is None:
             return False
         prediction = self.sentiment.predict_with_confidence([read.text])[0]
-        return prediction.label == "negative" and prediction.confidence >= STRONG_NEGATIVE
+        if prediction.label != "negative" or prediction.confidence < STRONG_NEGATIVE:
+            return False
+        # The model alone hands over plain questions about faults or returns; the lexicon must agree that
+        # the words themselves are harsh ("the toy broke and nobody answers", not "can I return it?").
+        from shopsense.recommend.features import lexicon_sentiment
+
+        return float(lexicon_sentiment([read.text])[0]) <= STRONG_NEGATIVE_LEXICON
 
     # ------------------------------------------------------------------ service actions
-    def _faq(self, state: DialogueState, read: Understanding) -> Draft:
-        found = self.faq.answer(read.text, read.intent if read.confidence >= 0.5 else None)
+    def _faq(self, state: DialogueState, read: Understanding, by_intent: bool = True) -> Draft:
+        found = self.faq.answer(read.text, read.intent if by_intent and read.confidence >= 0.5 else None)
         if found is None:
             return Draft("dont_know", say("dont_know", read.language), failed=True)
         answer = FaqIndex.short(found.passage)
@@ -244,7 +324,20 @@ class Assistant:
             {"type": "ticket", "id": state.ticket_id}], escalate=reason)
 
 
+def _left_out(draft: Draft, text: str) -> list[str]:
+    """What a rephrased reply must still say: the items it lists (by title) and the order numbers."""
+    if text == draft.text:
+        return []
+    wanted = [f"'{i['title']}'" for i in draft.items if i["title"] and i["title"] not in text]
+    wanted += [f"order {s['id']}" for s in draft.sources if s["type"] == "order" and s["id"] not in text]
+    wanted += [f"ticket {s['id']}" for s in draft.sources if s["type"] == "ticket" and s["id"] not in text]
+    return wanted
+
+
+
+
 def clean_session_id(raw: str) -> str:
+    """The session id if it is well-formed; :class:`AssistantError` naming the field otherwise."""
     if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", raw or ""):
         raise AssistantError("session_id must be 1-128 letters, digits or _.:-", "session_id")
     return raw

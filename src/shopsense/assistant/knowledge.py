@@ -23,6 +23,7 @@ from shopsense.core.db import OrderRow
 # below (checked on the demo FAQ with the paraphrases in tests/assistant).
 MIN_FAQ_SIMILARITY = 0.82
 _ANSWER_CHARS = 420
+_STORE_LINE = re.compile(r"^At [^:\n]{2,40}:[ \t]*(.+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,23 @@ class FaqIndex:
 
     @staticmethod
     def short(passage: Passage) -> str:
-        return _short_answer(passage.text)
+        """The answer to show: the store's own rule first (the "At <Shop>:" paragraph of an imported FAQ
+        entry), then as much of the general how-to as fits."""
+        match = _STORE_LINE.search(passage.text)
+        if not match:
+            return _short_answer(passage.text)
+        own = match.group(1).strip()
+        general = (passage.text[:match.start()] + passage.text[match.end():]).strip()
+        kept: list[str] = []
+        room = _ANSWER_CHARS - len(own)
+        for paragraph in re.split(r"\n\s*\n", re.sub(r"\*\*(.+?)\*\*", r"\1", general)):
+            if len(paragraph) + 2 > room:
+                break
+            kept.append(paragraph.strip())
+            room -= len(paragraph) + 2
+        while kept and kept[-1].endswith(":"):  # an introduction whose list did not fit
+            kept.pop()
+        return "\n\n".join([own, *kept]).strip()
 
 
 @dataclass(frozen=True)

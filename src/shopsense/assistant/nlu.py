@@ -38,8 +38,29 @@ _THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|ty|many thanks|grea
                         re.IGNORECASE)
 _GREETING_RE = re.compile(r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|你好|您好|嗨|哈喽)\b",
                           re.IGNORECASE)
-_HUMAN_RE = re.compile(r"\b(?:human|real person|an agent|a person|someone real|live agent|manager)\b"
-                       r"|人工|真人|转客服|找客服", re.IGNORECASE)
+# Asking to be put through, not asking that someone be asked ("could you ask an agent about my invoice?" is
+# an invoice question in Bitext, and in practice).
+_HUMAN_RE = re.compile(
+    r"\b(?:speak|talk|chat|connect|transfer|put|pass|get)\s+(?:me\s+)?(?:to|with|through\s+to)\s+(?:a|an|the|your|some)?"
+    r"\s*(?:human|real\s+person|person|agent|someone|somebody|manager|representative|operator|staff)\b"
+    r"|\b(?:a\s+)?(?:real|live)\s+(?:person|human|agent)\b|\bhuman\s+(?:agent|being|please)\b|^\s*(?:human|agent)\W*$"
+    r"|人工|真人|转客服|找客服", re.IGNORECASE)
+# Unmistakable anger or a complaint: handed to a person whatever the classifier says.
+_ANGRY_RE = re.compile(
+    r"\b(?:ridiculous|unacceptable|disgusting|disgraceful|appalling|furious|outraged|fed up|rip[- ]?off|scam"
+    r"|worst (?:shop|store|service|company|experience)|(?:make|file|lodge|raise) a complaint|i want to complain)\b"
+    r"|太差|垃圾|投诉|气死|骗子|差劲|恶心|太过分|什么破", re.IGNORECASE)
+# Asking for something to buy: the catalog, not the FAQ, answers it (a safety net under the classifier,
+# which has seen few shopping phrasings in some languages).
+_SHOPPING_RE = re.compile(
+    r"\b(?:recommend|suggest|looking for|searching for|do you (?:sell|have|stock|carry)|(?:i|we)(?:'d| would)? "
+    r"(?:want|like|need) to buy|gift for|present for|show me)\b"
+    r"|推荐|有没有.{1,12}(?:卖|吗|？|\?|$)|想买|要买|礼物",
+    re.IGNORECASE)
+# Words of a shop question rather than a product one ("it arrived broken, can I return it?").
+_SERVICE_RE = re.compile(r"\b(?:return(?:s|ing)?|refunds?|deliver(?:y|ed)?|shipping|postage|broken|damaged|faulty"
+                         r"|cancel\w*|exchange|warranty|invoice|pay(?:ment)?|paypal|account|password)\b"
+                         r"|退货|退款|换货|运费|配送|发货|快递|坏了|损坏|付款|支付|发票|账户|密码", re.IGNORECASE)
 _ORDER_WORD_RE = re.compile(r"\border\b|\bparcel\b|\bpackage\b|\bdelivery\b|订单|包裹|快递|物流", re.IGNORECASE)
 
 
@@ -58,6 +79,9 @@ class Understanding:
     thanks: bool = False
     greeting: bool = False
     wants_human: bool = False
+    angry: bool = False
+    shopping_cue: bool = False
+    service_cue: bool = False
     classifier_intent: str | None = None
 
     def value(self, kind: str) -> Any:
@@ -82,6 +106,18 @@ def _ordinal(text: str) -> int | None:
     return None
 
 
+def _colours_first(entities: list[Any]) -> list[Any]:
+    """A brand named after a colour ("Black ... Balloons") must not hide the colour in "in black": to a
+    shopper refining a list, a bare colour word is a colour."""
+    from dataclasses import replace
+
+    from shopsense.nlp.entity_vocab import COLOURS_EN
+
+    colours = set(COLOURS_EN)
+    return [replace(e, type="colour", value=e.text.lower()) if e.type == "brand" and e.text.lower() in colours
+            else e for e in entities]
+
+
 class MessageReader:
     """Reads messages with the trained intent model and the catalog-aware entity extractor."""
 
@@ -90,10 +126,18 @@ class MessageReader:
         self.extractor = extractor
 
     def read(self, text: str, has_shown_items: bool = False) -> Understanding:
+        """One message in context (``has_shown_items``: whether the last reply listed products)."""
+        return self._understand(text, self.intent_model.predict_with_confidence([text])[0], has_shown_items)
+
+    def read_many(self, texts: list[str]) -> list[Understanding]:
+        """Opening messages of new conversations, classified in one batch (for evaluation)."""
+        predictions = self.intent_model.predict_with_confidence(list(texts)) if texts else []
+        return [self._understand(t, p, False) for t, p in zip(texts, predictions, strict=True)]
+
+    def _understand(self, text: str, prediction: Any, has_shown_items: bool) -> Understanding:
         language = "zh" if re.search(r"[\u4e00-\u9fff]", text) else detect_language(text) or "en"
         language = "zh" if language.startswith("zh") else "en"
-        prediction = self.intent_model.predict_with_confidence([text])[0]
-        entities = self.extractor.extract(text)
+        entities = _colours_first(self.extractor.extract(text))
         found = Understanding(text=text, language=language, intent=prediction.label,
                               confidence=float(prediction.confidence), entities=entities,
                               classifier_intent=prediction.label)
@@ -103,6 +147,9 @@ class MessageReader:
         found.thanks = bool(_THANKS_RE.search(text)) and len(text.split()) <= 8
         found.greeting = bool(_GREETING_RE.search(text)) and len(re.findall(r"\w+", text)) <= 4
         found.wants_human = bool(_HUMAN_RE.search(text)) or prediction.label == "contact_human_agent"
+        found.angry = bool(_ANGRY_RE.search(text))
+        found.shopping_cue = bool(_SHOPPING_RE.search(text))
+        found.service_cue = bool(_SERVICE_RE.search(text))
         self._resolve(found, has_shown_items)
         return found
 
@@ -113,6 +160,8 @@ class MessageReader:
                           or found.cheaper)
         if found.wants_human:
             found.intent = "contact_human_agent"
+        elif found.angry:
+            found.intent = "complaint"
         elif found.value("order_id") and (_ORDER_WORD_RE.search(found.text) or found.intent in ORDER_INTENTS
                                           or found.intent in ORDER_RELATED_INTENTS):
             if found.intent not in ORDER_INTENTS:
@@ -127,3 +176,7 @@ class MessageReader:
             found.intent = "thanks"
         elif found.greeting:
             found.intent = "greeting"
+        elif (found.shopping_cue or found.values("price_range")) \
+                and (found.intent == "out_of_scope" or found.confidence < 0.5) and not found.service_cue \
+                and found.intent not in ORDER_INTENTS:
+            found.intent = "product_search"

@@ -4,6 +4,7 @@ and take "not interested" for an answer. Everything shown is a real catalog item
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,13 +93,15 @@ def _known_titles(assistant: Assistant) -> list[str]:
     return [row["title"] for row in assistant.holder.state.catalog.items.values()]
 
 
-def _search(assistant: Assistant, query: str, state: DialogueState, exclude: set[str]) -> list[Any]:
+def _search(assistant: Assistant, query: str, state: DialogueState, exclude: set[str],
+            priced: bool = True) -> list[Any]:
     from shopsense.search import SearchFilters
 
     search = assistant.holder.state.search
     if search is None or not query:
         return []
-    filters = SearchFilters(min_price=state.slots.min_price, max_price=state.slots.max_price,
+    filters = SearchFilters(min_price=state.slots.min_price if priced else None,
+                            max_price=state.slots.max_price if priced else None,
                             exclude_item_ids=frozenset(exclude))
     return search.engine.search(query, CANDIDATES, filters)
 
@@ -117,13 +120,42 @@ def _carried(assistant: Assistant, query: str, hits: list[Any]) -> bool:
     for hit in hits[:5]:
         row = catalog.items.get(hit.item_id, {})
         words = set(search_tokens(f"{row.get('title', '')} {row.get('category', '')}"))
-        if wanted and all(t in words for t in wanted[-1:]):  # the head noun is usually the last word
-            return True
+        if wanted and all(t in words for t in wanted):  # one item names every word ("sewing machine" is
+            return True                                # no "washing machine")
     english = " ".join(t for t in query.split() if t.isascii())
     if not english:
         return False  # a Chinese word the glossary cannot translate names nothing in an English catalog
     similarity = engine.similarity(english, [h.item_id for h in hits[:5]])
     return bool(len(similarity) and float(similarity.max()) >= CARRIED_SIMILARITY)
+
+
+def _budget(state: DialogueState, lang: str) -> str:
+    low, high = state.slots.min_price, state.slots.max_price
+    over, under = ("、{}以上", "、{}以内") if lang == "zh" else (" over {}", " under {}")
+    return ((over.format(money(low)) if low is not None else "")
+            + (under.format(money(high)) if high is not None else ""))
+
+
+def _relevant(assistant: Assistant, query: str, hits: list[Any]) -> list[Any]:
+    """The hits that are about the request: they contain one of its words, or are close in meaning."""
+    from shopsense.search.engine import search_tokens
+
+    if not hits:
+        return hits
+    counts = _title_counts(assistant)
+    limit = max(2, RARE_TITLE_SHARE * len(assistant.holder.state.catalog.items))
+    wanted = {t for t in search_tokens(english_terms(query)) if len(t) > 2 and t.isascii() and counts[t] <= limit}
+    catalog = assistant.holder.state.catalog
+    english = " ".join(t for t in english_terms(query).split() if t.isascii())
+    similarity = (assistant.holder.state.search.engine.similarity(english, [h.item_id for h in hits])
+                  if english else [])
+    kept = []
+    for n, hit in enumerate(hits):
+        row = catalog.items.get(hit.item_id, {})
+        words = set(search_tokens(f"{row.get('title', '')} {row.get('category', '')}"))
+        if wanted & words or (len(similarity) and float(similarity[n]) >= CARRIED_SIMILARITY):
+            kept.append(hit)
+    return kept
 
 
 def _personal_order(assistant: Assistant, state: DialogueState, item_ids: list[str]) -> tuple[list[str], bool]:
@@ -180,9 +212,14 @@ def find_products(assistant: Assistant, state: DialogueState, read: Understandin
     search_text = " ".join(p for p in (state.slots.colour, state.slots.size, state.slots.query) if p)
     exclude = set(state.rejected) | (set(state.last_items) if read.cheaper else set())
     hits = _search(assistant, search_text, state, exclude)
-    what = state.slots.query or ("好物" if lang == "zh" else "ideas")
+    what = _echo(state.slots.query, lang)
     facts = Facts(known_titles=_known_titles(assistant))
-    if state.slots.query and not _carried(assistant, state.slots.query, hits):
+    # Whether the shop sells the thing at all is a question about the catalog, not about this budget.
+    priced = state.slots.min_price is not None or state.slots.max_price is not None
+    probe = _search(assistant, search_text, state, exclude, priced=False) if priced else hits
+    if priced and state.slots.query:  # a budget lets weak matches through: keep the ones about the request
+        hits = _relevant(assistant, state.slots.query, hits)
+    if state.slots.query and not _carried(assistant, state.slots.query, probe):
         cards = [item_card(assistant, h.item_id) for h in hits[:SHOW]]
         if not cards:
             cards, _ = _recommended(assistant, state, exclude)
@@ -198,7 +235,7 @@ def find_products(assistant: Assistant, state: DialogueState, read: Understandin
         cards = [item_card(assistant, i, "Matches your past purchases and your request." if personal else None)
                  for i in ordered[:SHOW]]
     elif state.slots.query:
-        constraint = f" {state.slots.describe()}" if state.slots.max_price or state.slots.min_price else ""
+        constraint = _budget(state, lang)
         return Draft("nothing_found", say("nothing_found", lang, what=what, constraint=constraint), failed=True)
     else:
         cards, personal = _recommended(assistant, state, exclude)
@@ -209,7 +246,8 @@ def find_products(assistant: Assistant, state: DialogueState, read: Understandin
     question = ("想了解哪一件？也可以告诉我预算或颜色。" if lang == "zh"
                 else "Would you like details on one of them, or something cheaper or in another colour?")
     key = "results_personal" if personal else "results"
-    return Draft("recommend", say(key, lang, what=what, lines=lines, question=question),
+    return Draft("recommend", say(key, lang, what=_echo(state.slots.query, lang, quoted=True), lines=lines,
+                                  question=question),
                  _product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
 
 
@@ -248,7 +286,7 @@ def product_question(assistant: Assistant, state: DialogueState, read: Understan
         item_id = state.last_items[index] if index < len(state.last_items) else None
     if item_id is None:
         hits = _search(assistant, product_query(read), state, set(state.rejected))
-        named = [h for h in hits[:3] if h.lexical_rank is not None]
+        named = [h for h in hits[:3] if h.lexical_rank is not None and _names(assistant, read.text, h.item_id)]
         if named and _carried(assistant, product_query(read), named):
             item_id = named[0].item_id
         else:
@@ -280,6 +318,50 @@ def product_question(assistant: Assistant, state: DialogueState, read: Understan
                age=age_text, highlight=highlight)
     sources = [{"type": "catalog", "id": item_id}] + ([{"type": "reviews", "id": item_id}] if summary["count"] else [])
     return Draft("product_answer", text, facts, [card], sources)
+
+
+ECHO_WORDS, ECHO_CHARS = 5, 40
+
+
+def _echo(query: str | None, lang: str, quoted: bool = False) -> str:
+    """The shopper's product words to repeat back: short ones only, so a reply never parrots a paragraph
+    (or an injected instruction) in the shop's voice."""
+    if not query or len(query) > ECHO_CHARS or len(query.split()) > ECHO_WORDS:
+        if quoted:
+            return "您" if lang == "zh" else "you"
+        return "这个" if lang == "zh" else "that"
+    if quoted:
+        return f"“{query}”" if lang == "zh" else f'"{query}"'
+    return query
+
+
+RARE_TITLE_SHARE = 0.05  # a word in more titles than this ("toy", "set") names no particular product
+
+
+def _title_counts(assistant: Assistant) -> Counter[str]:
+    """How many catalog titles contain each search token (computed once per served catalog)."""
+    from shopsense.search.engine import search_tokens
+
+    catalog = assistant.holder.state.catalog
+    cached = getattr(assistant, "_title_df", None)
+    if cached is None or cached[0] is not catalog:
+        counts: Counter[str] = Counter()
+        for row in catalog.items.values():
+            counts.update(set(search_tokens(str(row.get("title", "")))))
+        cached = (catalog, counts)
+        assistant._title_df = cached
+    return cached[1]
+
+
+def _names(assistant: Assistant, text: str, item_id: str) -> bool:
+    """Whether the message names this item: they share a word few catalog titles contain."""
+    from shopsense.search.engine import search_tokens
+
+    catalog = assistant.holder.state.catalog
+    counts = _title_counts(assistant)
+    limit = max(2, RARE_TITLE_SHARE * len(catalog.items))
+    title = set(search_tokens(str(catalog.items.get(item_id, {}).get("title", ""))))
+    return any(t in title and counts[t] <= limit for t in search_tokens(english_terms(text)))
 
 
 def _age(row: dict[str, Any]) -> str | None:

@@ -78,10 +78,18 @@ class DialogueState:
     escalated: bool = False
     ticket_id: str | None = None
     turns: list[dict[str, Any]] = field(default_factory=list)
+    turn_count: int = 0  # turns ever taken; each turn keeps its number "n" when old ones are dropped
 
-    def remember(self, role: str, text: str, **extra: Any) -> None:
-        self.turns.append({"role": role, "text": text, "at": datetime.now(UTC).isoformat(), **extra})
+    def remember(self, role: str, text: str, **extra: Any) -> int:
+        number = self.turn_count
+        self.turn_count += 1
+        self.turns.append({"role": role, "text": text, "at": datetime.now(UTC).isoformat(), "n": number, **extra})
         del self.turns[:-MAX_TURNS_KEPT]
+        return number
+
+    def turn(self, number: int) -> dict[str, Any] | None:
+        """The kept turn with this number (None once it has been dropped)."""
+        return next((t for t in self.turns if t.get("n") == number), None)
 
     def show(self, item_ids: list[str]) -> None:
         self.last_items = list(item_ids)

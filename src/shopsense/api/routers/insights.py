@@ -1,0 +1,185 @@
+"""Review intelligence over HTTP: ``GET /v1/insights/items/{id}``, ``GET /v1/insights/alerts``,
+``GET /v1/audit/items/{id}``, ``GET /v1/audit/ranking``, and the opinion dashboard page ``/admin/opinions``
+(with its trend chart ``/admin/opinions/trend.png``).
+
+The opinion index is built from the store on first use and cached on disk
+(:func:`shopsense.marketing.opinion_store.load_opinions`); the description auditor is fitted once per index.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path as FsPath
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from shopsense.api.deps import app_singleton, get_settings_dep, get_store, require_read
+from shopsense.api.errors import ApiError
+from shopsense.core.settings import Settings
+from shopsense.core.store import Store
+from shopsense.marketing.alerts import detect_alerts
+from shopsense.marketing.aspects import OpinionIndex
+from shopsense.marketing.audit import DescriptionAuditor
+from shopsense.marketing.opinion_store import load_opinions
+
+ItemId = Annotated[str, Path(min_length=1, max_length=255)]
+Freq = Literal["W", "M", "Q", "Y"]
+TEST_NOTE = ("one-sided Fisher exact test of the window's negative share against the preceding windows' share, "
+             "Benjamini-Hochberg over every aspect x window tested; alert when q <= alpha and the share rose by "
+             "at least min_rise")
+templates = Jinja2Templates(directory=str(FsPath(__file__).resolve().parents[1] / "web" / "templates"))
+api = APIRouter(tags=["insights"], dependencies=[Depends(require_read)])
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+
+
+class _Auditors:
+    """The description auditor of the current opinion index (refitted when the index changes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: int | None = None
+        self._auditor: DescriptionAuditor | None = None
+        self.items: pd.DataFrame | None = None
+
+    def get(self, settings: Settings, store: Store, index: OpinionIndex) -> DescriptionAuditor:
+        with self._lock:
+            if self._auditor is None or self._key != id(index):
+                self.items = store.load().items
+                self._auditor = DescriptionAuditor(cache_dir=str(settings.cache_dir)).fit(self.items, index)
+                self._key = id(index)
+            return self._auditor
+
+
+def _auditors(request: Request) -> _Auditors:
+    return app_singleton(request, "insight_auditors", _Auditors)
+
+
+async def _index(settings: Settings, store: Store) -> OpinionIndex:
+    return await run_in_threadpool(load_opinions, settings, store)
+
+
+async def _auditor(request: Request, settings: Settings, store: Store) -> DescriptionAuditor:
+    index = await _index(settings, store)
+    return await run_in_threadpool(_auditors(request).get, settings, store, index)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+@api.get("/v1/insights/items/{item_id}")
+async def item_insights(request: Request, item_id: ItemId, settings: SettingsDep, store: StoreDep,
+                        top: Annotated[int, Query(ge=1, le=50)] = 5,
+                        quotes: Annotated[int, Query(ge=0, le=5)] = 2) -> dict[str, Any]:
+    """An item's aspects (mentions, positive/neutral/negative, negative share), top praised and criticised
+    aspects with quotes, and its quarterly trend."""
+    auditor = await _auditor(request, settings, store)
+    if item_id not in auditor.index_:
+        raise ApiError(404, f"unknown item {item_id!r}", field="item_id")
+    index = auditor.opinions_
+    summary = index.summary(top=top, n_quotes=quotes, item_id=item_id)
+    trend = index.trend(freq="Q", top=top, item_id=item_id)
+    return {"item_id": item_id, "title": str(auditor.items_.iloc[auditor.index_[item_id]]["title"]),
+            **summary, "aspects": _records(index.aspect_table(item_id=item_id).head(50)),
+            "trend": _records(trend.assign(period=trend["period"].astype(str)) if len(trend) else trend)}
+
+
+@api.get("/v1/insights/alerts")
+async def alerts(settings: SettingsDep, store: StoreDep, freq: Freq = "M",
+                 by: Literal["item", "brand", "category"] | None = None,
+                 since: Annotated[str | None, Query(max_length=40, description="windows from this date")] = None,
+                 aspect: Annotated[str | None, Query(max_length=100)] = None,
+                 alpha: Annotated[float, Query(gt=0, le=0.5)] = 0.05,
+                 min_rise: Annotated[float, Query(ge=0, le=1)] = 0.15) -> dict[str, Any]:
+    """Significant rises in an aspect's negative share per window, each with representative quotes."""
+    if since is not None:
+        try:
+            pd.Timestamp(since)
+        except ValueError as exc:
+            raise ApiError(422, f"not a date: {since!r} (use YYYY-MM-DD)", field="since") from exc
+    index = await _index(settings, store)
+    found = await run_in_threadpool(detect_alerts, index.mentions, freq, 24, alpha, 5, 8, min_rise,
+                                    [aspect] if aspect else None, by, since)
+    return {"alerts": [a.as_dict() for a in found], "freq": freq, "alpha": alpha, "min_rise": min_rise,
+            "test": TEST_NOTE, "model": index.model}
+
+
+@api.get("/v1/audit/items/{item_id}")
+async def audit_item(request: Request, item_id: ItemId, settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
+    """What the item's description leaves out (review aspects, attributes of similar items), its readability
+    and length, a suggested rewrite, and its gain score."""
+    auditor = await _auditor(request, settings, store)
+    if item_id not in auditor.index_:
+        raise ApiError(404, f"unknown item {item_id!r}", field="item_id")
+    return (await run_in_threadpool(auditor.audit, item_id)).as_dict()
+
+
+@api.get("/v1/audit/ranking")
+async def audit_ranking(request: Request, settings: SettingsDep, store: StoreDep,
+                        top: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+    """The items that would gain most from a better description, highest score first."""
+    auditor = await _auditor(request, settings, store)
+    ranked = await run_in_threadpool(auditor.rank, top)
+    return {"items": [a.as_dict() for a in ranked]}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _brands(index: OpinionIndex, chosen: str, limit: int = 300) -> list[str]:
+    """Brands with reviewed aspects, the most talked about first (cut at ``limit``), listed alphabetically."""
+    counts = index.mentions.loc[index.mentions["brand"] != "", "brand"].value_counts()
+    names = set(counts.index[:limit]) | ({chosen} if chosen else set())
+    return sorted(names, key=str.lower)
+
+
+def _scope(item: str, brand: str, category: str) -> dict[str, str | None]:
+    return {"item_id": item or None, "brand": brand or None, "category": category or None}
+
+
+@pages.get("/admin/opinions", response_class=HTMLResponse)
+async def opinions_page(request: Request, settings: SettingsDep, store: StoreDep,
+                        item: Annotated[str, Query(max_length=255)] = "",
+                        brand: Annotated[str, Query(max_length=200)] = "",
+                        category: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    auditor = await _auditor(request, settings, store)
+    index = auditor.opinions_
+    where = _scope(item, brand, category)
+    summary = index.summary(top=6, **where)
+    table = index.aspect_table(**where).head(15)
+    found = await run_in_threadpool(detect_alerts, index.select(**where))
+    ranking = await run_in_threadpool(auditor.rank, 10) if not any(where.values()) else (
+        [auditor.audit(item)] if item and item in auditor.index_ else [])
+    items = auditor.items_
+    context = {"summary": summary, "aspects": table.to_dict("records"), "alerts": [a.as_dict() for a in found],
+               "audits": [a.as_dict() for a in ranking], "item": item, "brand": brand, "category": category,
+               "brands": _brands(index, brand),
+               "categories": sorted({c.split(" > ")[0] for c in items["category"].dropna() if c}),
+               "scope": item or brand or category or "all reviews", "test_note": TEST_NOTE,
+               "peak": int(table["mentions"].max()) if len(table) else 1, "user_id": "", "users": [], "known": False,
+               "query": request.url.query}
+    return templates.TemplateResponse(request, "opinions.html", context)
+
+
+@pages.get("/admin/opinions/trend.png")
+async def trend_chart(settings: SettingsDep, store: StoreDep, item: Annotated[str, Query(max_length=255)] = "",
+                      brand: Annotated[str, Query(max_length=200)] = "",
+                      category: Annotated[str, Query(max_length=200)] = "") -> Response:
+    from shopsense.marketing.opinion_charts import trend_png
+
+    index = await _index(settings, store)
+    where = _scope(item, brand, category)
+    trend = index.trend(freq="Q", top=5, **where)
+    png = await run_in_threadpool(trend_png, trend, f"Aspect trends: {item or brand or category or 'all reviews'}")
+    return Response(png, media_type="image/png")
+
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages)
