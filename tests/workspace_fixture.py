@@ -1,6 +1,7 @@
 """A serving workspace prepared once per test session.
 
-The demo store is imported, the serving models built and the quick built-in intent + sentiment models trained.
+The demo store is imported, the serving models built, the quick built-in intent + sentiment models trained
+and the review opinion index built.
 
 Shared by tests/api and tests/web (each conftest wraps :func:`prepared_workspace` in a session fixture).
 The embedding cache lives in ``.shopsense/test-embedding-cache`` at the repository root (ignored by git),
@@ -24,6 +25,7 @@ import httpx
 from shopsense.core.settings import Settings, get_settings
 from shopsense.core.store import Store, import_directory
 from shopsense.data import demo_store_path
+from shopsense.marketing.opinion_store import load_opinions
 from shopsense.nlp.builtin.train_all import train_builtin
 from shopsense.serving.training import train_recommenders
 
@@ -50,6 +52,7 @@ def prepared_workspace(home: Path) -> Settings:
     # The assistant and the review-intelligence pages need the intent and sentiment models; quick mode keeps
     # the suite fast (their full-size quality is measured by the benchmarks, not here).
     train_builtin(settings, tasks=["intent", "sentiment"], quick=True)
+    load_opinions(settings)  # as `shopsense train` does; cached under EMBEDDING_CACHE after the first run
     return settings
 
 

@@ -16,9 +16,10 @@ log = logging.getLogger("shopsense.api")
 class ApiError(Exception):
     """A client error with a status, a message and, where it applies, the field at fault."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        self.status, self.message, self.field, self.headers = status, message, field, headers
 
 
 def error_body(message: str, errors: list[dict[str, str]] | None = None) -> dict:
@@ -72,7 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         errors = [{"location": "request", "field": exc.field, "message": exc.message}] if exc.field else []
-        return JSONResponse(status_code=exc.status, content=error_body(exc.message, errors))
+        return JSONResponse(status_code=exc.status, content=error_body(exc.message, errors), headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

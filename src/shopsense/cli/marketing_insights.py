@@ -127,3 +127,23 @@ def _print_audit(audits: list[dict[str, Any]]) -> None:
         table.add_row(f"{a['item_id']}\n{a['title'][:60]}", f"{a['score']:.2f}", "\n".join(a["issues"]),
                       a["suggested_rewrite"][:400])
     console.print(table)
+
+
+def prepare_opinion_index(settings: Settings) -> None:
+    """Build the review opinion index now (after the sentiment model it depends on), so the dashboard, the
+    insights API and copy highlights answer at once instead of building it on first use."""
+    import time
+
+    from shopsense.marketing.opinion_store import load_opinions
+
+    err_console.print("[dim]building the review opinion index (every review's aspects and their sentiment)[/]",
+                      highlight=False)
+    started = time.perf_counter()
+    try:
+        index = load_opinions(settings)
+    except Exception as exc:  # noqa: BLE001 - insights can still be built on first use; training succeeded
+        err_console.print(f"[yellow]warning:[/] the opinion index was not built ({type(exc).__name__}: {exc}); "
+                          "it will be built on first use", highlight=False)
+        return
+    console.print(f"[bold green]opinion index[/] {len(index.mentions)} aspect mentions "
+                  f"({time.perf_counter() - started:.0f} s)", highlight=False)

@@ -52,6 +52,10 @@ def register(root: typer.Typer) -> None:
             state = "; production" if registry.production_version(name) == version.version else ""
             console.print(f"[bold green]published[/] {name} {version.version}{state}: test accuracy "
                           f"{test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}{extra}", highlight=False)
+        if "sentiment" in versions:  # aspects are scored with it: the index of the new model
+            from shopsense.cli.marketing_insights import prepare_opinion_index
+
+            prepare_opinion_index(settings)
 
 
 # ---- reading and writing tables ------------------------------------------------------------------

@@ -135,6 +135,9 @@ def demo_command(
                       f"{result.search.version if result.search else '-'} (promoted: "
                       f"{', '.join(result.promoted) or 'none'})", highlight=False)
     _train_language_models(settings)
+    from shopsense.cli.marketing_insights import prepare_opinion_index
+
+    prepare_opinion_index(settings)
     if no_serve:
         console.print(f"workspace ready in {settings.home}; serve it with `shopsense serve --home {settings.home}`",
                       highlight=False)

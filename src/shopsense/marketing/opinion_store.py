@@ -25,8 +25,11 @@ from shopsense.marketing.aspects import AspectMerger, LexiconSentiment, OpinionI
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = "opinions-1"
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards the in-memory copy and the builder threads; never held during a build
+_build_lock = threading.Lock()
 _memory: dict[str, OpinionIndex] = {}
+_builders: dict[str, threading.Thread] = {}
+_build_errors: dict[str, str] = {}
 
 
 def sentiment_for(settings: Settings) -> tuple[object, str]:
@@ -55,27 +58,72 @@ def load_opinions(settings: Settings, store: Store | None = None, rebuild: bool 
     own = store is None
     store = store or Store.from_settings(settings)
     try:
-        last = store.last_import()
-        store_hash = (last or {}).get("content_hash") or "empty"
-        sentiment, model_name = sentiment_for(settings)
-        key = _key(str(store_hash), model_name)
-        folder = Path(settings.cache_dir) / "opinions" / key
+        key, folder, sentiment, model_name = _locate(settings, store)
+        if not rebuild and (index := _cached(key, folder, model_name)) is not None:
+            return index
+        with _build_lock:  # one build at a time; a second caller then finds the first one's result
+            if not rebuild and (index := _cached(key, folder, model_name)) is not None:
+                return index
+            data = store.load()
+            merger = AspectMerger(cache_dir=str(settings.cache_dir))
+            index = build_opinions(data.reviews, data.items, sentiment, merger, model_name)  # type: ignore[arg-type]
+            _write(folder, index)
         with _lock:
-            if not rebuild and key in _memory:
-                return _memory[key]
-            if not rebuild and (folder / "mentions.parquet").exists():
-                index = _read(folder, model_name)
-            else:
-                data = store.load()
-                merger = AspectMerger(cache_dir=str(settings.cache_dir))
-                index = build_opinions(data.reviews, data.items, sentiment, merger, model_name)  # type: ignore[arg-type]
-                _write(folder, index)
             _memory.clear()  # one store per process in practice; keep only the current index
             _memory[key] = index
-            return index
+        return index
     finally:
         if own:
             store.close()
+
+
+def ready_opinions(settings: Settings, store: Store) -> OpinionIndex | None:
+    """The index if it is in memory or cached on disk; otherwise None, and a build is started in a background
+    thread (one per key), so a request never waits the minutes a first build takes."""
+    key, folder, _, model_name = _locate(settings, store)
+    if (index := _cached(key, folder, model_name)) is not None:
+        return index
+    with _lock:
+        builder = _builders.get(key)
+        if builder is None or not builder.is_alive():
+            builder = threading.Thread(target=_build_in_background, args=(settings, key), daemon=True,
+                                       name="opinion-index")
+            _builders[key] = builder
+            builder.start()
+    return None
+
+
+def build_error(settings: Settings, store: Store) -> str | None:
+    """Why the last background build for the store's current key failed, if it did."""
+    return _build_errors.get(_locate(settings, store)[0])
+
+
+def _build_in_background(settings: Settings, key: str) -> None:
+    try:
+        load_opinions(settings)
+        _build_errors.pop(key, None)
+    except Exception as exc:  # noqa: BLE001 - reported to the next request instead of dying unseen
+        log.exception("building the opinion index failed")
+        _build_errors[key] = f"{type(exc).__name__}: {exc}"
+
+
+def _locate(settings: Settings, store: Store) -> tuple[str, Path, object, str]:
+    store_hash = (store.last_import() or {}).get("content_hash") or "empty"
+    sentiment, model_name = sentiment_for(settings)
+    key = _key(str(store_hash), model_name)
+    return key, Path(settings.cache_dir) / "opinions" / key, sentiment, model_name
+
+
+def _cached(key: str, folder: Path, model_name: str) -> OpinionIndex | None:
+    with _lock:
+        if key in _memory:
+            return _memory[key]
+        if not (folder / "mentions.parquet").exists():
+            return None
+        index = _read(folder, model_name)
+        _memory.clear()
+        _memory[key] = index
+        return index
 
 
 def _read(folder: Path, model_name: str) -> OpinionIndex:

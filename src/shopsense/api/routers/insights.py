@@ -2,8 +2,9 @@
 ``GET /v1/audit/items/{id}``, ``GET /v1/audit/ranking``, and the opinion dashboard page ``/admin/opinions``
 (with its trend chart ``/admin/opinions/trend.png``).
 
-The opinion index is built from the store on first use and cached on disk
-(:func:`shopsense.marketing.opinion_store.load_opinions`); the description auditor is fitted once per index.
+The opinion index is built by ``shopsense train`` (or in the background on first use, answering 503 with
+Retry-After meanwhile) and cached on disk (:mod:`shopsense.marketing.opinion_store`); the description
+auditor is fitted once per index.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from shopsense.core.store import Store
 from shopsense.marketing.alerts import detect_alerts
 from shopsense.marketing.aspects import OpinionIndex
 from shopsense.marketing.audit import DescriptionAuditor
-from shopsense.marketing.opinion_store import load_opinions
+from shopsense.marketing.opinion_store import build_error, ready_opinions
 
 ItemId = Annotated[str, Path(min_length=1, max_length=255)]
 Freq = Literal["W", "M", "Q", "Y"]
@@ -60,7 +61,14 @@ def _auditors(request: Request) -> _Auditors:
 
 
 async def _index(settings: Settings, store: Store) -> OpinionIndex:
-    return await run_in_threadpool(load_opinions, settings, store)
+    """The opinion index, or 503 with Retry-After while its first build runs in the background."""
+    index = await run_in_threadpool(ready_opinions, settings, store)
+    if index is None:
+        failed = build_error(settings, store)
+        reason = f"the last build failed ({failed}); retrying" if failed else "first use: a minute or two"
+        raise ApiError(503, f"the opinion index is being built from the store's reviews ({reason}); "
+                       "try again shortly", headers={"Retry-After": "30"})
+    return index
 
 
 async def _auditor(request: Request, settings: Settings, store: Store) -> DescriptionAuditor:
@@ -148,7 +156,14 @@ async def opinions_page(request: Request, settings: SettingsDep, store: StoreDep
                         item: Annotated[str, Query(max_length=255)] = "",
                         brand: Annotated[str, Query(max_length=200)] = "",
                         category: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    auditor = await _auditor(request, settings, store)
+    try:
+        auditor = await _auditor(request, settings, store)
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        context = {"message": exc.message, "user_id": "", "users": [], "known": False}
+        return templates.TemplateResponse(request, "opinions_building.html", context, status_code=503,
+                                          headers=exc.headers)
     index = auditor.opinions_
     where = _scope(item, brand, category)
     summary = index.summary(top=6, **where)
