@@ -10,7 +10,7 @@ import pytest
 
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
-from workspace_fixture import chromium_browser, served, skip_without_chromium
+from workspace_fixture import served, skip_without_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -22,9 +22,9 @@ def shop(workspace: Settings) -> Iterator[str]:
         yield url
 
 
-def test_chat_widget_conversation(shop: str, workspace: Settings) -> None:
-    with chromium_browser() as browser:
-        page = browser.new_page()
+def test_chat_widget_conversation(shop: str, workspace: Settings, chromium) -> None:  # noqa: ANN001
+    page = chromium.new_page()
+    try:
         page.goto(f"{shop}/?user=")
         page.click("#shopsense-chat .chat-open")
         page.fill("#shopsense-chat input[name=message]", "I want to buy a wooden train, what do you recommend?")
@@ -43,6 +43,8 @@ def test_chat_widget_conversation(shop: str, workspace: Settings) -> None:
         page.wait_for_function("[...document.querySelectorAll('#shopsense-chat .chat-vote')].pop()"
                                ".querySelector('button').disabled", timeout=10_000)
         session = page.evaluate("Object.entries(localStorage).find(([k]) => k.startsWith('shopsense-chat'))[1]")
+    finally:
+        page.close()
     with Store.from_settings(workspace) as store:
         events = store.events_since(None)
     votes = events[(events["type"] == "chat_feedback") & (events["session_id"] == session)]

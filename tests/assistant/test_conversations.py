@@ -74,6 +74,17 @@ def test_not_carried_in_chinese(conversation, catalog) -> None:  # noqa: ANN001
     assert_real_items(reply, catalog)
 
 
+@pytest.mark.parametrize("message", ["我想买裤子", "有裤子吗", "我想买裤子，有什么推荐吗？"])
+def test_trousers_in_chinese_get_the_same_honest_answer(conversation, catalog, message: str) -> None:  # noqa: ANN001
+    """"I want to buy trousers" is not "how do I place an order", and the closest things are the ones the
+    English request gets, not whatever the encoder matches to two Chinese characters."""
+    reply = conversation().say(message)
+    assert reply.action == "not_carried" and reply.reply.startswith("抱歉，我们店没有裤子。"), reply.reply
+    english = conversation().say("I want to buy trousers")
+    assert [i["item_id"] for i in reply.items] == [i["item_id"] for i in english.items]
+    assert_real_items(reply, catalog)
+
+
 def test_follow_up_references(conversation, catalog) -> None:  # noqa: ANN001
     chat = conversation()
     listed = chat.say("do you sell lego?")
@@ -153,6 +164,18 @@ def test_policy_question_in_chinese_gets_a_chinese_citation(conversation) -> Non
     reply = conversation().say("退货政策是什么？")
     assert reply.action == "faq" and reply.sources[0]["id"] == "faq-006"
     assert "（来源：" in reply.reply
+
+
+@pytest.mark.parametrize(("message", "about"), [("怎么退货", "return"), ("可以退货吗", "return"),
+                                               ("有运费吗", "deliver"), ("怎么取消订单", "cancel")])
+def test_short_chinese_service_questions_are_answered_not_handed_over(conversation, message: str,  # noqa: ANN001
+                                                                    about: str) -> None:
+    """Short Chinese questions about returns or cancelling read as furious to SnowNLP; they are questions,
+    answered from the (English) FAQ with its source."""
+    reply = conversation().say(message)
+    assert not reply.escalated and reply.action in ("faq", "order_sign_in"), (reply.action, reply.reply)
+    faq = [s for s in reply.sources if s["type"] == "faq"]
+    assert faq and about in faq[0]["title"].lower(), faq
 
 
 def test_a_service_question_about_a_broken_toy_is_not_a_product_lookup(conversation) -> None:  # noqa: ANN001

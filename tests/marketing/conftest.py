@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shopsense.api.app import create_app  # noqa: E402
 from shopsense.core.settings import Settings  # noqa: E402
 from shopsense.marketing.aspects import OpinionIndex  # noqa: E402
-from workspace_fixture import chromium_browser, keyed_workspace, served, skip_without_chromium  # noqa: E402
+from workspace_fixture import keyed_workspace, served, skip_without_chromium  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +45,5 @@ def marketing_url(marketing_workspace: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def marketing_browser(marketing_url: str) -> Iterator[object]:
-    with chromium_browser() as b:
-        yield b
+def marketing_browser(marketing_url: str, chromium: object) -> object:
+    return chromium

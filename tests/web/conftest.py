@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workspace_fixture import chromium_browser, prepared_workspace, served, skip_without_chromium  # noqa: E402
+from workspace_fixture import prepared_workspace, served, skip_without_chromium  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,5 @@ def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(shop_url: str) -> Iterator[object]:
-    with chromium_browser() as b:
-        yield b
+def browser(shop_url: str, chromium: object) -> object:
+    return chromium

@@ -33,6 +33,7 @@ MAX_MESSAGE_CHARS = 2000
 FAILURES_BEFORE_HANDOVER = 2
 STRONG_NEGATIVE = 0.85
 STRONG_NEGATIVE_LEXICON = -0.5  # VADER/SnowNLP polarity in [-1, 1]
+_PLAIN_QUESTION_ZH = re.compile(r"怎么|怎样|如何|吗|么|？|\?|能否|能不能|可以|可不可以|多久|多少|哪|什么时候|是否")
 _TASK = ("Reply to the shopper as the shop's assistant, in at most three sentences, using the draft's "
          "content. Keep every product name, price, order number and status exactly as in the facts.")
 
@@ -255,6 +256,10 @@ class Assistant:
             return False
         prediction = self.sentiment.predict_with_confidence([read.text])[0]
         if prediction.label != "negative" or prediction.confidence < STRONG_NEGATIVE:
+            return False
+        if read.language == "zh" and _PLAIN_QUESTION_ZH.search(read.text):
+            # SnowNLP reads any short question about returns or cancelling as furious ("怎么退货"); a
+            # Chinese complaint is recognised by its words instead (nlu's anger patterns)
             return False
         # The model alone hands over plain questions about faults or returns; the lexicon must agree that
         # the words themselves are harsh ("the toy broke and nobody answers", not "can I return it?").

@@ -55,9 +55,17 @@ _ANGRY_RE = re.compile(
 _SHOPPING_RE = re.compile(
     r"\b(?:recommend|suggest|looking for|searching for|do you (?:sell|have|stock|carry)|(?:i|we)(?:'d| would)? "
     r"(?:want|like|need) to buy|gift for|present for|show me)\b"
-    r"|推荐|有没有.{1,12}(?:卖|吗|？|\?|$)|想买|要买|礼物",
+    r"|推荐|有没有.{1,12}(?:卖|吗|？|\?|$)|^有.{1,12}(?:卖|吗|么)|想买|要买|礼物",
     re.IGNORECASE)
 # Words of a shop question rather than a product one ("it arrived broken, can I return it?").
+# "I want to buy trousers" / "我想买裤子": Bitext reads "I want to buy ..." as placing an order; naming the
+# thing to buy makes it a product search.
+_BUY_THING_RE = re.compile(
+    r"\b(?:want|like|need|looking) to (?:buy|purchase|get) (?:a |an |some |the |me )?(?P<en>[a-z][\w' -]{1,40})"
+    r"|(?:想买|要买|想要|想找|买)(?:一个|一些|一台|一件|一套|一条|一双|个|些|台|件|套|条|双)?(?P<zh>[^，。？?！!、\s]{1,12})",
+    re.IGNORECASE)
+_NOT_A_THING = re.compile(r"^(?:something|anything|it|this|that|them|more|again|online|now|an? order|orders?"
+                          r"|items?|products?|stuff|东西|商品|单|订单|的话|了)$", re.IGNORECASE)
 _SERVICE_RE = re.compile(r"\b(?:return(?:s|ing)?|refunds?|deliver(?:y|ed)?|shipping|postage|broken|damaged|faulty"
                          r"|cancel\w*|exchange|warranty|invoice|pay(?:ment)?|paypal|account|password)\b"
                          r"|退货|退款|换货|运费|配送|发货|快递|坏了|损坏|付款|支付|发票|账户|密码", re.IGNORECASE)
@@ -176,7 +184,20 @@ class MessageReader:
             found.intent = "thanks"
         elif found.greeting:
             found.intent = "greeting"
+        elif found.intent == "place_order" and _names_a_thing_to_buy(found.text) and not found.service_cue:
+            found.intent = "product_search"
+        elif found.intent == "product_question" and not has_shown_items and found.shopping_cue \
+                and not found.service_cue:  # "有裤子吗": asking whether the shop has a kind of thing
+            found.intent = "product_search"
         elif (found.shopping_cue or found.values("price_range")) \
                 and (found.intent == "out_of_scope" or found.confidence < 0.5) and not found.service_cue \
                 and found.intent not in ORDER_INTENTS:
             found.intent = "product_search"
+
+
+def _names_a_thing_to_buy(text: str) -> bool:
+    match = _BUY_THING_RE.search(text)
+    if not match:
+        return False
+    thing = (match.group("en") or match.group("zh") or "").strip()
+    return bool(thing) and not _NOT_A_THING.match(thing)

@@ -29,8 +29,9 @@ _FILLER_EN = re.compile(
     r"show\s+me|find\s+me|get\s+me|buy|purchase|any|some|something|anything|a|an|the|me|my|good|nice|great|"
     r"best|what|which|is|are|there|have|you|got|ideas?|options?|in\s+stock|cheaper|less\s+expensive)\b",
     re.IGNORECASE)
-_FILLER_ZH = re.compile(r"我想买|我想要|我要买|我要|想买|请问|推荐一下|推荐|有没有|有什么|帮我找|帮我|给我|一下|"
-                        r"一个|一些|什么|好的|便宜点|便宜一点|便宜|吗|呢|吧|的|呀|？|\?|，|。|！")
+_FILLER_ZH = re.compile(r"我想买|我想要|我要买|我要|想买|请问|推荐一下|推荐|有没有|有什么|有卖|^有|卖|帮我找|帮我|给我|"
+                        r"一下|一个|一些|一台|一件|一套|一条|一双|一款|一只|一盒|什么|好的|便宜点|便宜一点|便宜|吗|么|呢|"
+                        r"吧|的|呀|？|\?|，|。|！")
 _TRAILING_EN = re.compile(r"\b(?:for|with|under|below|over|above|between|around|about|that|which)\b.*$",
                           re.IGNORECASE)
 
@@ -220,6 +221,9 @@ def find_products(assistant: Assistant, state: DialogueState, read: Understandin
     if priced and state.slots.query:  # a budget lets weak matches through: keep the ones about the request
         hits = _relevant(assistant, state.slots.query, hits)
     if state.slots.query and not _carried(assistant, state.slots.query, probe):
+        english = " ".join(t for t in english_terms(state.slots.query).split() if t.isascii())
+        if english and english != state.slots.query:  # "裤子": the closest things to "trousers" in the catalog
+            hits = _search(assistant, english, state, exclude)
         cards = [item_card(assistant, h.item_id) for h in hits[:SHOW]]
         if not cards:
             cards, _ = _recommended(assistant, state, exclude)

@@ -35,16 +35,34 @@ ZH_EN: dict[str, str] = {
     "城堡": "castle", "房子": "house", "娃娃屋": "dolls house", "车库": "garage", "消防车": "fire engine",
     "警车": "police car", "挖掘机": "digger", "卡车": "truck", "太空": "space", "火箭": "rocket",
     "衣服": "clothes", "裤子": "trousers", "鞋": "shoes", "帽子": "hat", "包": "bag", "书包": "backpack",
+    "裙子": "dress skirt", "外套": "coat jacket", "衬衫": "shirt", "袜子": "socks", "手套": "gloves",
+    "冰箱": "fridge refrigerator", "洗衣机": "washing machine", "电视": "television", "手机": "mobile phone",
+    "电脑": "computer laptop", "沙发": "sofa", "床": "bed", "椅子": "chair", "桌子": "table", "灯": "lamp light",
+    "手表": "watch", "耳机": "headphones", "相机": "camera", "化妆品": "makeup cosmetics", "香水": "perfume",
     "便宜": "cheap", "红色": "red", "蓝色": "blue", "粉色": "pink", "黑色": "black", "绿色": "green",
 }
 
 
-def expand_chinese_query(query: str) -> str:
+# Shop-service words, for finding the answer to a Chinese question in an English FAQ.
+ZH_EN_SERVICE: dict[str, str] = {
+    "运费": "shipping cost", "邮费": "shipping cost", "包邮": "free shipping", "配送": "delivery",
+    "快递": "delivery courier", "发货": "dispatch shipping", "到货": "delivery arrive", "多久": "how long",
+    "几天": "how many days", "退货": "return", "退款": "refund", "换货": "exchange", "退换": "return exchange",
+    "付款": "payment", "支付": "payment", "付款方式": "payment methods", "发票": "invoice", "账户": "account",
+    "账号": "account", "注册": "create account", "密码": "password", "取消": "cancel", "订单": "order",
+    "地址": "address", "收货地址": "shipping address", "保修": "warranty", "坏了": "damaged faulty",
+    "损坏": "damaged", "优惠券": "discount code", "折扣": "discount", "会员": "membership",
+    "客服": "customer service", "联系": "contact", "礼品卡": "gift card", "订阅": "newsletter subscription",
+}
+
+
+def expand_chinese_query(query: str, glossary: dict[str, str] | None = None) -> str:
     """The query followed by the English terms of every glossary word it contains (longest first)."""
+    glossary = ZH_EN if glossary is None else glossary
     found: list[str] = []
     remaining = query
-    for word in sorted(ZH_EN, key=len, reverse=True):
+    for word in sorted(glossary, key=len, reverse=True):
         if word in remaining:
-            found.append(ZH_EN[word])
+            found.append(glossary[word])
             remaining = remaining.replace(word, " ")
     return f"{query} {' '.join(found)}" if found else query
