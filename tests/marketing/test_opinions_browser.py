@@ -16,6 +16,9 @@ def test_opinion_dashboard(marketing_browser, marketing_url: str, opinions) -> N
     assert page.inner_text("#scope") == "all reviews"
     bars = page.locator("#aspect-chart g.aspect-bar")
     assert bars.count() == page.locator("#aspect-table tr").count() - 1 > 5
+    fills = page.eval_on_selector_all("#aspect-chart g.aspect-bar rect",
+                                      "rs => [...new Set(rs.map(r => getComputedStyle(r).fill))]")
+    assert {"rgb(47, 158, 68)", "rgb(224, 49, 49)"} <= set(fills)  # positive green, negative red, as the legend says
     top = opinions.aspect_table()["aspect"].iloc[0]
     assert page.locator("#aspect-table tr").nth(1).locator("td").first.inner_text() == top
     page.wait_for_function("document.getElementById('trend-chart').complete")
