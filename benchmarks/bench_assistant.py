@@ -34,6 +34,7 @@ from shopsense.assistant.assistant import _TASK, Assistant
 from shopsense.core.settings import get_settings
 from shopsense.core.store import Store
 from shopsense.nlp.builtin import benchkit
+from shopsense.serving.workspace import Workspace
 
 CONVERSATIONS: list[tuple[str | None, list[str]]] = [
     (None, ["hi", "I want to buy a wooden train, what do you recommend?", "not interested",
@@ -134,7 +135,7 @@ def bench_llm(settings: Any, assistant: Assistant, script: list, turns: int) -> 
     from shopsense.text.generator import LocalLlamaGenerator, build_messages
 
     generator = LocalLlamaGenerator(threads=2)
-    llm = Assistant(assistant.settings, assistant.holder, assistant.reader, assistant.faq, assistant.sessions,
+    llm = Assistant(assistant.settings, assistant._shop, assistant.reader, assistant.faq, assistant.sessions,
                     assistant.orders, assistant.sentiment, generator)
     messages = [(u, m) for u, ms in script for m in ms][:turns]
     rows = []
@@ -148,7 +149,7 @@ def bench_llm(settings: Any, assistant: Assistant, script: list, turns: int) -> 
         rows.append({"action": reply.action, "seconds": time.perf_counter() - started,
                      "fallback": reply.generation["fallback_used"], "violations": reply.generation["violations"]})
     # Time to first token and decode speed, streamed, on the prompt of a real product answer.
-    template = Assistant(assistant.settings, assistant.holder, assistant.reader, assistant.faq, assistant.sessions,
+    template = Assistant(assistant.settings, assistant._shop, assistant.reader, assistant.faq, assistant.sessions,
                          assistant.orders, assistant.sentiment)
     probe = f"bench-ttft-{uuid.uuid4().hex[:8]}"
     template.reply(probe, "I'm looking for a wooden train")
@@ -191,7 +192,7 @@ def main() -> None:
     print(f"{info['date']}  nproc={info['nproc']}  {info['cpu']}  load={info['load_avg_1m_at_start']}")
     settings = get_settings(args.home)
     started = time.perf_counter()
-    assistant = Assistant.from_settings(settings)
+    assistant = Workspace(settings).assistant()
     result: dict[str, Any] = {"machine": info, "load_seconds": time.perf_counter() - started}
     print(f"assistant loaded in {result['load_seconds']:.1f}s (backend: {assistant.generator.name})")
     with Store.from_settings(settings) as store:

@@ -23,15 +23,18 @@ from pathlib import Path
 import httpx
 
 from shopsense.core.settings import Settings, get_settings
-from shopsense.core.store import Store, import_directory
+from shopsense.core.store import import_directory
 from shopsense.data import demo_store_path
-from shopsense.marketing.opinion_store import load_opinions
-from shopsense.nlp.builtin.train_all import train_builtin
-from shopsense.serving.training import train_recommenders
+from shopsense.serving.pipeline import TrainOptions, train_all
+from shopsense.serving.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 EMBEDDING_CACHE = REPO / ".shopsense" / "test-embedding-cache"
 API_KEY = "test-admin-key"
+# The one training pipeline, made cheap: text profiles, no multilingual search vectors (E5-encoding the
+# catalog would dominate the suite; the engine has its own tests), quick intent + sentiment heads.
+TEST_TRAINING = TrainOptions(model="text_profile", multilingual=False, validate=False,
+                             nlp_tasks=("intent", "sentiment"), quick_nlp=True, promote=True)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -46,13 +49,13 @@ def prepared_workspace(home: Path) -> Settings:
     settings.ensure_dirs()
     shutil.rmtree(settings.cache_dir)
     os.symlink(EMBEDDING_CACHE, settings.cache_dir, target_is_directory=True)
-    with Store.from_settings(settings) as store:
-        import_directory(demo_store_path(), store)
-    train_recommenders(settings, model="text_profile", multilingual=False, validate=False, promote=True)
-    # The assistant and the review-intelligence pages need the intent and sentiment models; quick mode keeps
-    # the suite fast (their full-size quality is measured by the benchmarks, not here).
-    train_builtin(settings, tasks=["intent", "sentiment"], quick=True)
-    load_opinions(settings)  # as `shopsense train` does; cached under EMBEDDING_CACHE after the first run
+    with Workspace(settings) as workspace:
+        import_directory(demo_store_path(), workspace.store)
+        workspace.store_changed()
+        # The assistant and the review-intelligence pages need the intent and sentiment models; quick mode keeps
+        # the suite fast (their full-size quality is measured by the benchmarks, not here). The opinion index
+        # is built as `shopsense train` builds it, cached under EMBEDDING_CACHE after the first run.
+        train_all(workspace, TEST_TRAINING)
     return settings
 
 

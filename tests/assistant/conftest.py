@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shopsense.assistant.assistant import Assistant, ChatReply  # noqa: E402
 from shopsense.core.settings import Settings  # noqa: E402
 from shopsense.core.store import Store  # noqa: E402
+from shopsense.serving.workspace import Workspace  # noqa: E402
 from workspace_fixture import keyed_workspace  # noqa: E402
 
 
@@ -25,7 +26,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def assistant(workspace: Settings) -> Assistant:
-    return Assistant.from_settings(workspace)
+    return Workspace(workspace).assistant()
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,7 @@ def orders(workspace: Settings) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def catalog(assistant: Assistant) -> dict[str, dict]:
-    return assistant.holder.state.catalog.items
+    return assistant.shop.catalog.items
 
 
 class Conversation:

@@ -22,7 +22,7 @@ PRICE_QUESTIONS = ["how much is the first one?", "what is the price of the secon
 def test_conversation_through_a_real_openai_compatible_server(assistant: Assistant, llm_server: str,  # noqa: F811
                                                                catalog) -> None:  # noqa: ANN001
     generator = OpenAICompatibleGenerator(llm_server, model="smollm2", timeout=300)  # 2 shared cores: be patient
-    llm = Assistant(assistant.settings, assistant.holder, assistant.reader, assistant.faq, assistant.sessions,
+    llm = Assistant(assistant.settings, assistant._shop, assistant.reader, assistant.faq, assistant.sessions,
                     assistant.orders, assistant.sentiment, generator)
     llm.temperature, llm.max_tokens = 0.8, 64  # a small model at this temperature invents prices readily
     with_llm, with_template = f"llm-{uuid.uuid4().hex[:8]}", f"tpl-{uuid.uuid4().hex[:8]}"

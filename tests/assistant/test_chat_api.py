@@ -131,7 +131,8 @@ def test_cli_chat_reports_bad_input_without_a_traceback(workspace: Settings, tmp
     bad = runner.invoke(cli_app, ["chat", "--home", str(workspace.home), "--session", "no spaces", "-m", "hi"])
     assert bad.exit_code == 2 and "session_id" in bad.output and "Traceback" not in bad.output
     empty = runner.invoke(cli_app, ["chat", "--home", str(tmp_path / "empty"), "-m", "hi"])
-    assert empty.exit_code == 2 and "shopsense train" in empty.output
+    assert empty.exit_code == 1 and "shopsense import DIR" in empty.output and "shopsense train" in empty.output
+    assert not (tmp_path / "empty").exists()
 
 
 def test_no_input_makes_the_chat_endpoints_fail(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from shopsense.core import loaders
 from shopsense.core.records import FaqEntry, Interaction, Item, Order, Review
 from shopsense.data import DEMO_STORE_DIR, demo_store_path
 
@@ -211,8 +212,7 @@ def test_timestamps_and_ids_are_canonical(name: str) -> None:
 
 
 def test_demo_store_loads_without_errors() -> None:
-    """Through the product's own loader (the one `shopsense import` uses), once it exists."""
-    loaders = pytest.importorskip("shopsense.core.loaders")
+    """Through the product's own loader (the one `shopsense import` uses)."""
     result = loaders.load_store_dir(DEMO_STORE_DIR)
     errors = [loaders.format_problem(p) for p in result.report.problems if p.severity == "error"]
     assert errors == []

@@ -126,8 +126,7 @@ def test_database_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
 
 def test_import_of_the_bundled_demo_store(tmp_path: Path) -> None:
     # `shopsense demo` = this import + training + serving; training and serving are covered in tests/api.
-    if not (demo_store_dir() / "items.csv").is_file():
-        pytest.skip("the bundled demo store is not built")
+    assert (demo_store_dir() / "items.csv").is_file(), "the bundled demo store is package data: it must be there"
     home = tmp_path / "ws"
     proc = subprocess.run([str(SHOPSENSE), "import", str(demo_store_dir()), "--home", str(home)],
                           capture_output=True, text=True, timeout=300)

@@ -62,3 +62,16 @@ def test_real_english_reviews_and_catalog(shared_data) -> None:
     german = [t for t, lang in zip(toys, langs, strict=True) if "Nicht für Kinder" in t]
     assert german and all(detect_language(t) == "other" for t in german)
     assert langs.count("en") >= 790
+
+
+def test_cjk_helpers() -> None:
+    from shopsense.core.language import cjk_count, cjk_share, has_cjk, has_han, is_cjk
+
+    assert has_cjk("这款iPhone") and not has_cjk("iPhone") and not has_cjk("") and not has_cjk(None)
+    assert cjk_count("好好a") == 2 and cjk_count(None) == 0
+    assert cjk_share("好 a!") == 0.25 and cjk_share("") == 0.0
+    assert is_cjk("好") and not is_cjk("a") and not is_cjk("あ")
+    # Extension A and compatibility ideographs are Han characters, but outside the CJK block.
+    for char in ("\u3400", "\uf900"):
+        assert has_han(char) and not has_cjk(char)
+    assert not has_han("この") and not has_cjk("この")

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shopsense.core.loaders import StoreDataError, load_store_dir, load_store_dir_strict, read_table
-from shopsense.core.records import EVENT_TYPES, TABLE_COLUMNS
+from shopsense.core.records import INTERACTION_EVENTS, TABLE_COLUMNS
 from shopsense.core.validation import ValidationReport, format_problem
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -232,6 +232,8 @@ CASES = {
                          "reviews.csv", 2, "rating", "not a whole number"),
     "unknown event": ({"items.csv": ITEMS, INTER: "user_id,item_id,timestamp,event\nu,i1,0,buy\n"},
                       INTER, 2, "event", "'buy' is not one of"),
+    "not an item interaction": ({"items.csv": ITEMS, INTER: "user_id,item_id,timestamp,event\nu,i1,0,chat_feedback\n"},
+                                INTER, 2, "event", "'chat_feedback' is not one of view, click, cart, purchase, rating"),
     "value not a number": ({"items.csv": ITEMS,
                             INTER: "user_id,item_id,timestamp,event,value\nu,i1,0,rating,good\n"},
                            INTER, 2, "value", "'good' is not a number"),
@@ -350,7 +352,7 @@ def _csv(header: list[str], rows: list[list[object]]) -> str:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(st.tuples(_ID, _TEXT), max_size=15, unique_by=lambda t: t[0]),
        picks=st.lists(st.tuples(_ID, st.integers(0, 60), st.integers(0, 2_000_000_000),
-                                st.sampled_from(("", *EVENT_TYPES)), st.booleans()), max_size=40))
+                                st.sampled_from(("", *INTERACTION_EVENTS)), st.booleans()), max_size=40))
 def test_valid_generated_rows_round_trip(items: list[tuple[str, str]], picks: list[tuple]) -> None:
     item_ids = [i for i, _ in items]
     def stamp(ts: int, iso: bool) -> str:

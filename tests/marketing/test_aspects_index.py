@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from shopsense.marketing.aspects import POLARITIES, AspectMerger, LexiconSentiment, OpinionIndex, build_opinions
-from shopsense.marketing.opinion_store import load_opinions
 
 
 def test_merger_joins_spelling_variants_and_keeps_distinct_aspects_apart() -> None:
@@ -88,8 +87,12 @@ def test_empty_reviews_give_an_empty_index() -> None:
 
 
 def test_workspace_index_is_cached(marketing_workspace, opinions: OpinionIndex) -> None:
-    again = load_opinions(marketing_workspace)
-    assert again is opinions
+    from shopsense.serving.workspace import Workspace
+
+    with Workspace(marketing_workspace) as workspace:
+        first = workspace.opinions.load()
+        assert workspace.opinions.load() is first  # in memory once loaded
+    assert first.mentions.equals(opinions.mentions)  # read back from the disk cache, not rebuilt
     assert opinions.model.startswith("sentiment@")  # scored by the workspace's fine-tuned sentiment task
     folders = list((marketing_workspace.cache_dir / "opinions").glob("*/mentions.parquet"))
     assert folders

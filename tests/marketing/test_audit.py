@@ -44,7 +44,7 @@ def test_item_audit_findings_hold_against_the_data(auditor: DescriptionAuditor, 
             have = sum(key in (auditor.items_.iloc[j]["attributes"] or {}) for j in neighbours)
             assert have >= auditor.min_share * len(neighbours)
         assert audit.suggested_rewrite.startswith(str(row["title"]).strip())
-        assert audit.score >= 0
+        assert (audit.score > 0) == bool(audit.issues), (audit.score, audit.issues)  # every issue costs
         assert audit.reviews == opinions.select(item_id=audit.item_id)["review_id"].nunique()
 
 

@@ -44,7 +44,9 @@ def test_copy_endpoint_respects_banned_words(marketing_client: TestClient, revie
     r = marketing_client.post("/v1/copy", json={"item_id": reviewed_item, "channel": "description", "n": 3,
                                                 "banned_words": [word]})
     assert r.status_code == 200
-    assert all(word.lower() not in v["text"].lower().split() for v in r.json()["variants"])
+    variants = r.json()["variants"]
+    assert len(variants) == 3 and all(v["text"] for v in variants)
+    assert all(word.lower() not in v["text"].lower().split() for v in variants)
 
 
 @pytest.mark.parametrize(("body", "status", "field"), [

@@ -46,4 +46,6 @@ def test_insights_bad_options_fail_cleanly(marketing_workspace) -> None:
 
 def test_insights_on_an_empty_workspace(tmp_path) -> None:
     result = _run("--home", str(tmp_path / "empty"))
-    assert result.exit_code == 1 and "no reviews in the store" in result.output
+    assert result.exit_code == 1 and "no workspace at" in result.output
+    assert "shopsense import DIR" in result.output
+    assert not (tmp_path / "empty").exists()  # a read-only command creates nothing

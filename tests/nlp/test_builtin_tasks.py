@@ -114,12 +114,14 @@ def test_category_needs_products(tmp_path: Path) -> None:
 
 
 def test_default_run_skips_category_without_products(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shopsense.nlp.training as training
+    import shopsense.nlp.builtin.train_all as builtin
 
     trained: list[str] = []
-    monkeypatch.setattr(training, "train_task", lambda name, *a, **k: trained.append(name) or name)
+    monkeypatch.setattr(builtin, "_train", lambda name, *a, **k: trained.append(name) or name)
+    monkeypatch.setattr(builtin, "_save_to_cache", lambda *a: None)
     steps: list[str] = []
-    versions = train_builtin(get_settings(tmp_path), quick=True, on_step=steps.append)
+    settings = get_settings(tmp_path).model_copy(update={"builtin_cache": tmp_path / "builtin-cache"})
+    versions = train_builtin(settings, quick=True, on_step=steps.append, promote=False)
     assert trained == ["sentiment", "intent"] and set(versions) == {"sentiment", "intent"}
     assert any(s.startswith("category: skipped: the workspace has no products") for s in steps)
 
@@ -151,7 +153,7 @@ def test_cli_train_then_nlp_evaluate(tmp_path: Path) -> None:
     (home / "cache").symlink_to(EMBED_CACHE, target_is_directory=True)
     result = _cli("train", "--task", "intent", "--quick", "--home", str(home))
     assert result.exit_code == 0, result.output
-    assert "published intent v0001; production" in result.output
+    assert "published intent v0001: promoted (first version)" in result.output
     data = tmp_path / "probe.csv"
     pd.DataFrame({"text": list(INTENT_CASES), "label": list(INTENT_CASES.values())}).to_csv(data, index=False)
     result = _cli("nlp", "evaluate", "--task", "intent", "--data", str(data), "--home", str(home))

@@ -1,4 +1,5 @@
-"""Fixtures of the recommender tests: small real stores built from ../shared/data."""
+"""Fixtures of the recommender tests: a synthetic store with a known answer (the contract suite runs on it,
+always) and small real stores built from ../shared/data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from planted_store import Planted, planted_store
 
 from shopsense.core.records import StoreData
 from shopsense.recommend.dataset import InteractionDataset
@@ -66,3 +68,24 @@ def gift_store(shared_data: Path) -> StoreData:
 @pytest.fixture(scope="session")
 def gift_dataset(gift_store: StoreData) -> InteractionDataset:
     return InteractionDataset.from_store(gift_store)
+
+
+@pytest.fixture(scope="session")
+def planted() -> tuple[InteractionDataset, Planted]:
+    """The planted store as a dataset, checked to have the structure its known answer relies on."""
+    store, answer = planted_store()
+    ds = InteractionDataset.from_store(store)
+    pop = ds.item_popularity()
+    for cluster, items in answer.clusters.items():
+        p = ds.item_index[answer.planted[cluster]]
+        others = [ds.item_index[i] for i in items if i != answer.planted[cluster]]
+        assert pop[p] == len(answer.members[cluster]) - 1 and pop[p] > pop[others].max()
+        t = ds.user_index[answer.target[cluster]]
+        assert {str(ds.item_ids[i]) for i in ds.user_items(t)} == items - {answer.planted[cluster]}
+        for user in answer.members[cluster]:
+            assert {str(ds.item_ids[i]) for i in ds.user_items(ds.user_index[user])} <= items
+    # The coffee planted item is the most popular item, the music one the second (popularity's answer).
+    ranked = [str(ds.item_ids[i]) for i in np.argsort(-pop, kind="stable")]
+    assert ranked[:2] == [answer.most_popular, answer.planted["music"]]
+    assert pop[ds.item_index[ranked[0]]] > pop[ds.item_index[ranked[1]]] > pop[ds.item_index[ranked[2]]]
+    return ds, answer

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from shopsense.core.records import StoreData
 from shopsense.recommend.base import Recommender
 from shopsense.recommend.dataset import InteractionDataset, id_sort_key
-from shopsense.recommend.evaluation import ModelSpec, compare_models, param_grid, tune_and_test
+from shopsense.recommend.evaluation import compare_models, tune_and_test
 from shopsense.recommend.popular import MostPopular
 from shopsense.recommend.protocol import (
     cold_item_split,
@@ -25,6 +25,7 @@ from shopsense.recommend.protocol import (
     rating_rows,
     rating_split,
 )
+from shopsense.recommend.specs import ModelSpec, param_grid
 
 
 def _frame(rows: list[tuple[str, str, int]]) -> pd.DataFrame:

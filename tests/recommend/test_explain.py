@@ -49,6 +49,7 @@ def _cited(explanation: str, titles: set[str]) -> str | None:
 
 
 def test_every_recommendation_is_explained(explained) -> None:
+    assert len(explained) == 40 and all(len(recs) == 10 for _, recs in explained)
     assert all(r.explanation and r.explanation.endswith(".") for _, recs in explained for r in recs)
 
 
@@ -119,7 +120,7 @@ def test_cf_models_get_grounded_explanations(gift_dataset: InteractionDataset) -
     knn = ItemKNN(k_neighbors=50).fit(gift_dataset)
     user = str(gift_dataset.user_ids[int(np.argmax(np.diff(gift_dataset.matrix.indptr)))])
     recs = attach_explanations(knn, gift_dataset, knn.recommend(user, k=5), user)
-    assert [r.item_id for r in recs] == [r.item_id for r in knn.recommend(user, k=5)]
+    assert len(recs) == 5 and [r.item_id for r in recs] == [r.item_id for r in knn.recommend(user, k=5)]
     for r in recs:
         assert _cited(r.explanation, _titles(gift_dataset, user)) in _titles(gift_dataset, user)
 
@@ -127,7 +128,9 @@ def test_cf_models_get_grounded_explanations(gift_dataset: InteractionDataset) -
 def test_profile_and_cold_item_explanations(model: TextProfile, gift_dataset: InteractionDataset) -> None:
     recent = [str(i) for i in gift_dataset.item_ids[:2]]
     titles = {gift_dataset.item_title[gift_dataset.item_index[i]].strip() for i in recent}
-    for r in model.recommend_for_profile(recent, k=5):
+    profile_recs = model.recommend_for_profile(recent, k=5)
+    assert len(profile_recs) == 5
+    for r in profile_recs:
         assert r.explanation.startswith("Because you viewed") and _cited(r.explanation, titles) in titles
     m2 = TextProfile(cache_dir=CACHE).fit(gift_dataset)
     m2.fold_in_items(

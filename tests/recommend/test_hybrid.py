@@ -94,7 +94,7 @@ def test_explained_and_queryable(gift_dataset: InteractionDataset) -> None:
     m = make_hybrid().fit(gift_dataset)
     user = str(gift_dataset.user_ids[int(np.argmax(np.diff(gift_dataset.matrix.indptr)))])
     recs = m.recommend(user, k=5)
-    assert all(r.explanation for r in recs)
+    assert len(recs) == 5 and all(r.explanation for r in recs)
     starbucks = m.recommend_for_profile(query="Starbucks coffee", k=3)
     assert any(
         "starbucks" in gift_dataset.item_title[gift_dataset.item_index[r.item_id]].lower() for r in starbucks

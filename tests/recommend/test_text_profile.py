@@ -187,7 +187,7 @@ def test_explanations_after_save_and_load(fitted: TextProfile, tmp_path: Path) -
     ds = fitted.dataset_
     user = str(ds.user_ids[int(np.argmax(np.diff(ds.matrix.indptr)))])
     recs = fitted.recommend(user, k=5)
-    assert all(r.explanation for r in recs)
+    assert len(recs) == 5 and all(r.explanation for r in recs)
     loaded = Recommender.load(fitted.save(tmp_path / "tp"))
     assert loaded.recommend(user, k=5) == recs
 

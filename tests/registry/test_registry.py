@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shopsense.core.atomic import sha256_file
 from shopsense.registry import NotFoundError, Registry, RegistryError
-from shopsense.registry.atomic import sha256_file
 
 
 def publish_text(registry: Registry, model: str, text: str, **card: object) -> str:

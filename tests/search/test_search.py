@@ -5,16 +5,23 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shopsense.core.loaders import load_store_dir
+from shopsense.recommend.dataset import InteractionDataset
+from shopsense.recommend.filters import Filters, filter_mask
 from shopsense.search import ProductSearch, SearchFilters
 
 
 @pytest.fixture(scope="module")
-def items():
-    result = load_store_dir(Path(str(resources.files("shopsense") / "data" / "demo_store")))
-    return result.store.items
+def store():
+    return load_store_dir(Path(str(resources.files("shopsense") / "data" / "demo_store"))).store
+
+
+@pytest.fixture(scope="module")
+def items(store):
+    return store.items
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +80,53 @@ def test_save_and_load_give_the_same_results(engine: ProductSearch, tmp_path) ->
         before, after = engine.search(query, k=8), loaded.search(query, k=8)
         assert [h.item_id for h in after] == [h.item_id for h in before]
         assert [h.score for h in after] == pytest.approx([h.score for h in before])
+
+
+def test_saved_index_carries_the_multilingual_vectors(engine: ProductSearch, tmp_path) -> None:
+    engine.encode_multilingual()
+    engine.save(tmp_path / "search")
+    assert "dense_multilingual" in np.load(tmp_path / "search" / "index.npz").files
+    loaded = ProductSearch.load(tmp_path / "search", cache_dir=engine.cache_dir)
+    # Restored, not re-encoded on the first Chinese query.
+    assert loaded.dense_multilingual_ is not None
+    assert np.array_equal(loaded.dense_multilingual_, engine.dense_multilingual_)
+    for query in ("wooden train set", "木头火车"):
+        before, after = engine.search(query, k=10), loaded.search(query, k=10)
+        assert before and [h.item_id for h in after] == [h.item_id for h in before]
+        assert [(h.lexical_rank, h.dense_rank) for h in after] == [(h.lexical_rank, h.dense_rank) for h in before]
+        assert [h.score for h in after] == pytest.approx([h.score for h in before])
+
+
+def test_an_index_saved_before_chinese_queries_has_no_multilingual_vectors(items, tmp_path) -> None:
+    fresh = ProductSearch(multilingual=True, cache_dir=tmp_path / "cache").fit(items.head(20))
+    fresh.save(tmp_path / "search")
+    assert "dense_multilingual" not in np.load(tmp_path / "search" / "index.npz").files
+    assert ProductSearch.load(tmp_path / "search").dense_multilingual_ is None
+
+
+# One filter semantics: the same category / price filter selects the same items for search and recommendations.
+SAME_FILTERS = [
+    {"category": "Hobbies"},
+    {"category": "Hobb"},  # a prefix of a level's name
+    {"category": " hobbies > "},  # any case, whole levels
+    {"category": "Characters & Brands>Star Wars"},  # spaces around ">" do not matter
+    {"category": "Characters & Brands > Star"},
+    {"category": "Toys"},  # a level further down is not a prefix of the path
+    {"min_price": 5.0, "max_price": 10.0},
+    {"min_price": 0.0},
+    {"category": "Games", "max_price": 8.5},
+]
+
+
+@pytest.mark.parametrize("case", SAME_FILTERS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_search_and_recommendations_filter_alike(store, engine: ProductSearch, case: dict) -> None:
+    ds = InteractionDataset.from_store(store)
+    assert set(map(str, ds.item_ids)) == set(engine.item_ids_)
+    by_search = set(engine.item_ids_[engine._mask(SearchFilters(**case))].tolist())
+    by_recommend = set(map(str, ds.item_ids[filter_mask(ds, Filters(**case))]))
+    assert by_search == by_recommend
+    categories = store.items.set_index("item_id")["category"].str.lower()
+    if case.get("category") == "Hobb":
+        assert by_search and all(categories[i].startswith("hobb") for i in by_search)
+    if case.get("category") == "Toys":
+        assert not by_search

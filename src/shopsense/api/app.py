@@ -14,9 +14,8 @@ from shopsense.api.errors import install_error_handlers
 from shopsense.api.middleware import BodyLimitAndMetrics, Metrics
 from shopsense.api.routers import admin, chat, copy, events, health, insights, nlp, pages, recommend, search
 from shopsense.core.settings import Settings, get_settings
-from shopsense.core.store import Store
 from shopsense.serving.config import ServingConfig
-from shopsense.serving.runtime import ModelHolder
+from shopsense.serving.workspace import Workspace
 
 MAX_BODY_BYTES = 1_000_000
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -29,21 +28,15 @@ def create_app(settings: Settings | None = None, config: ServingConfig | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.ensure_dirs()
-        store = Store.from_settings(settings)
-        store.create_schema()
-        holder = ModelHolder(settings, config)
+        workspace = await run_in_threadpool(Workspace, settings, config)
+        app.state.workspace = workspace
         app.state.settings = settings
         app.state.metrics = metrics
-        app.state.store = store
-        app.state.models = holder
-        app.state.nlp = nlp.NlpModels(settings, store)
-        app.state.jobs = admin.Jobs()
-        await run_in_threadpool(holder.load)
+        await run_in_threadpool(workspace.models.load)
         try:
             yield
         finally:
-            store.close()
+            workspace.close()
 
     app = FastAPI(title="shopsense", version="1", lifespan=lifespan,
                   description="Recommendations, search, NLP and events for one store. Admin endpoints need "

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hmac
-import threading
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -14,33 +12,28 @@ from shopsense.api.errors import ApiError
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.serving.runtime import ModelHolder, ServingState
-
-T = TypeVar("T")
-_app_state_lock = threading.Lock()
+from shopsense.serving.workspace import Workspace
 
 API_KEY_HEADER = "X-API-Key"
 _key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                            description="Required by admin endpoints, and by read endpoints when reads are keyed.")
 
 
+def get_workspace(request: Request) -> Workspace:
+    """The process's :class:`Workspace` (built in the app's lifespan)."""
+    return request.app.state.workspace
+
+
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    return request.app.state.workspace.settings
 
 
 def get_holder(request: Request) -> ModelHolder:
-    return request.app.state.models
+    return request.app.state.workspace.models
 
 
 def get_store(request: Request) -> Store:
-    return request.app.state.store
-
-
-def app_singleton(request: Request, name: str, factory: Callable[[], T]) -> T:
-    """One ``factory()`` object per app, made on first use (routers keep lazily built helpers here)."""
-    with _app_state_lock:
-        if not hasattr(request.app.state, name):
-            setattr(request.app.state, name, factory())
-        return getattr(request.app.state, name)
+    return request.app.state.workspace.store
 
 
 def served(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServingState:
@@ -75,3 +68,4 @@ def require_read(settings: Annotated[Settings, Depends(get_settings_dep)],
 
 
 State = Annotated[ServingState, Depends(served)]
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]

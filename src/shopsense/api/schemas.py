@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shopsense.core.records import INTERACTION_EVENTS, RATING_MAX, RATING_MIN, EventType
+
 Id = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
 MAX_BATCH = 1000
 
@@ -42,9 +44,10 @@ class EventIn(BaseModel):
 
     event_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
     user_id: str = Id
-    type: Literal["view", "click", "cart", "purchase", "rating", "chat_feedback"]
+    type: EventType
     item_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
-    value: float | None = Field(default=None, description="Stars (1-5) for a rating; optional otherwise.")
+    value: float | None = Field(default=None, description=f"Stars ({RATING_MIN}-{RATING_MAX}) for a rating; "
+                                                          "optional otherwise.")
     session_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
     model_version: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
     created_at: datetime | None = None
@@ -60,11 +63,11 @@ class EventIn(BaseModel):
     @model_validator(mode="after")
     def _by_type(self) -> EventIn:
         if self.type == "rating":
-            if self.value is None or not 1 <= self.value <= 5:
-                raise ValueError("value: a rating needs a value between 1 and 5")
+            if self.value is None or not RATING_MIN <= self.value <= RATING_MAX:
+                raise ValueError(f"value: a rating needs a value between {RATING_MIN} and {RATING_MAX}")
             if self.item_id is None:
                 raise ValueError("item_id: a rating needs the item it rates")
-        if self.type in ("view", "click", "cart", "purchase") and self.item_id is None:
+        if self.type in INTERACTION_EVENTS and self.item_id is None:
             raise ValueError(f"item_id: a {self.type} event needs an item_id")
         if self.created_at is not None and self.created_at.tzinfo is None:
             raise ValueError("created_at: give a time zone (e.g. 2024-05-01T12:00:00Z)")

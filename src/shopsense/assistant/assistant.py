@@ -14,19 +14,19 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from shopsense.assistant import shopping
 from shopsense.assistant.knowledge import FaqIndex, Orders
 from shopsense.assistant.nlu import HUMAN_INTENTS, ORDER_INTENTS, SHOPPING_INTENTS, MessageReader, Understanding
-from shopsense.assistant.replies import say, status_word
+from shopsense.assistant.replies import Draft, say, status_word
 from shopsense.assistant.state import DialogueState, SessionStore
 from shopsense.core.pii import mask_pii
+from shopsense.core.records import StoreData
 from shopsense.core.settings import Settings
-from shopsense.core.store import Store
-from shopsense.text.generator import Facts, TemplateGenerator, generator_from_settings, text_pieces
+from shopsense.text.generator import Facts, TemplateGenerator, text_pieces
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
@@ -67,26 +67,13 @@ class ChatReply:
                 "generation": self.generation}
 
 
-@dataclass
-class Draft:
-    """An action's outcome before phrasing: the template text and the facts it was built from."""
-
-    action: str
-    text: str
-    facts: Facts = field(default_factory=Facts)
-    items: list[dict[str, Any]] = field(default_factory=list)
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    failed: bool = False
-    escalate: str | None = None
-
-
 class Assistant:
     """One per process: models loaded once; per-session state lives in the store."""
 
-    def __init__(self, settings: Settings, holder: Any, reader: MessageReader, faq: FaqIndex,
+    def __init__(self, settings: Settings, shop: Callable[[], Any], reader: MessageReader, faq: FaqIndex,
                  sessions: SessionStore, orders: Orders, sentiment: Any = None, generator: Any = None) -> None:
         self.settings = settings
-        self.holder = holder
+        self._shop = shop
         self.reader = reader
         self.faq = faq
         self.sessions = sessions
@@ -108,36 +95,31 @@ class Assistant:
             return lock
 
     @classmethod
-    def from_settings(cls, settings: Settings, holder: Any = None, store: Store | None = None) -> Assistant:
-        """Build from a prepared workspace (``shopsense train`` / ``shopsense demo`` done)."""
+    def build(cls, settings: Settings, *, shop: Callable[[], Any], data: StoreData, engine: Any, intent: Any,
+              sentiment: Any = None, entities: Any = None, generator: Any = None) -> Assistant:
+        """Build from the pieces a workspace hands over: ``shop()`` gives the current catalog, search index and
+        recommender (or None before they are trained), ``data`` the store's FAQ, ``engine`` the database that
+        holds sessions, tickets and orders, and the trained ``intent`` (required) and ``sentiment`` tasks."""
         from shopsense.nlp.entities import EntityExtractor
-        from shopsense.nlp.tasks import UnknownTaskError, load_task
-        from shopsense.registry import Registry
-        from shopsense.serving.runtime import ModelHolder
         from shopsense.text.encoder import get_encoder
 
-        if holder is None:
-            holder = ModelHolder(settings)
-            holder.load()
-        if holder.state is None:
-            raise AssistantError(f"the recommender and search index are not ready: {holder.error}", "workspace", 503)
-        registry = Registry(settings.artifacts_dir)
-        try:
-            intent = load_task("intent", registry)
-        except UnknownTaskError as exc:
-            raise AssistantError(f"the intent model is not trained: run `shopsense train` ({exc})", "workspace",
-                                 503) from exc
-        try:
-            sentiment = load_task("sentiment", registry)
-        except UnknownTaskError:
-            sentiment = None
-        store = store or Store.from_settings(settings)
-        store.create_schema()
-        data = store.load()
+        if shop() is None:
+            raise AssistantError("the recommender and search index are not trained yet: run `shopsense train`",
+                                 "workspace", 503)
+        if intent is None:
+            raise AssistantError("the intent model is not trained: run `shopsense train`", "workspace", 503)
         encoder = get_encoder("multilingual", cache_dir=settings.cache_dir)
-        reader = MessageReader(intent, EntityExtractor.from_store(data))
-        return cls(settings, holder, reader, FaqIndex(data.faq, encoder), SessionStore(store.engine),
-                   Orders(store.engine), sentiment, generator_from_settings(settings))
+        reader = MessageReader(intent, entities if entities is not None else EntityExtractor.from_store(data))
+        return cls(settings, shop, reader, FaqIndex(data.faq, encoder), SessionStore(engine), Orders(engine),
+                   sentiment, generator)
+
+    @property
+    def shop(self) -> Any:
+        """The catalog, search index and recommender being served now (503 while there are none)."""
+        state = self._shop()
+        if state is None:
+            raise AssistantError("the recommender and search index are not loaded", "workspace", 503)
+        return state
 
     # ------------------------------------------------------------------ the turn
     def reply(self, session_id: str, message: str, user_id: str | None = None) -> ChatReply:
@@ -188,7 +170,6 @@ class Assistant:
         if state.user_id and state.user_id != user_id:
             raise AssistantError("this session belongs to another user; start a new session_id", "session_id", 403)
         state.user_id = state.user_id or user_id
-        self.holder.maybe_reload()
         read = self.reader.read(message, has_shown_items=bool(state.last_items))
         state.language = read.language
         state.remember("user", mask_pii(message), intent=read.intent)
@@ -263,7 +244,7 @@ class Assistant:
             return False
         # The model alone hands over plain questions about faults or returns; the lexicon must agree that
         # the words themselves are harsh ("the toy broke and nobody answers", not "can I return it?").
-        from shopsense.recommend.features import lexicon_sentiment
+        from shopsense.nlp.lexicon import lexicon_sentiment
 
         return float(lexicon_sentiment([read.text])[0]) <= STRONG_NEGATIVE_LEXICON
 
@@ -294,7 +275,7 @@ class Assistant:
             return Draft("order_none", say("order_none", lang))
         facts = Facts()
         rows = []
-        catalog = self.holder.state.catalog
+        catalog = self.shop.catalog
         for line in lines[: 1 if order_id else 3]:
             title = catalog.item(line.item_id)["title"] or line.item_id
             facts.add("order_status", line.order_id, f"Order {line.order_id} ({title}) is {line.status}, "

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from shopsense.core.db import OrderRow
+from shopsense.core.language import has_cjk
 from shopsense.search.glossary import ZH_EN_SERVICE, expand_chinese_query
 
 # E5 similarities are compressed into ~0.75-0.9; a related question scores above this, an unrelated one
@@ -104,7 +105,7 @@ class FaqIndex:
             return FaqAnswer(self.by_intent[intent], 1.0, "intent")
         if not self.passages:
             return None
-        if re.search(r"[\u4e00-\u9fff]", message):  # an English FAQ is found far better with the English terms
+        if has_cjk(message):  # an English FAQ is found far better with the English terms
             message = expand_chinese_query(message, ZH_EN_SERVICE)
         scores = self.vectors_ @ self.encoder.encode([message])[0]
         best = int(np.argmax(scores))

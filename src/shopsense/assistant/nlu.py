@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopsense.core.language import detect_language
+from shopsense.core.language import detect_language, has_cjk
 
 ORDER_INTENTS = {"track_order", "cancel_order", "change_order", "track_refund"}
 # Answered from the FAQ, unless the message names an order: then they are about that order.
@@ -143,7 +143,7 @@ class MessageReader:
         return [self._understand(t, p, False) for t, p in zip(texts, predictions, strict=True)]
 
     def _understand(self, text: str, prediction: Any, has_shown_items: bool) -> Understanding:
-        language = "zh" if re.search(r"[\u4e00-\u9fff]", text) else detect_language(text) or "en"
+        language = "zh" if has_cjk(text) else detect_language(text) or "en"
         language = "zh" if language.startswith("zh") else "en"
         entities = _colours_first(self.extractor.extract(text))
         found = Understanding(text=text, language=language, intent=prediction.label,

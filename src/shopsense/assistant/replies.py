@@ -3,7 +3,10 @@ filled in from retrieved facts; the wording around them is fixed here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+from shopsense.text.generator import Facts
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "greeting": ("Hello! I can help you find a product, check an order or answer questions about delivery, "
@@ -80,3 +83,16 @@ def money(price: float | None, currency: str | None = "GBP") -> str:
 
 def status_word(status: str, language: str) -> str:
     return STATUS_ZH.get(status, status) if language == "zh" else status
+
+
+@dataclass
+class Draft:
+    """An action's outcome before phrasing: the template text and the facts it was built from."""
+
+    action: str
+    text: str
+    facts: Facts = field(default_factory=Facts)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    failed: bool = False
+    escalate: str | None = None

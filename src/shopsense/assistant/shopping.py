@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shopsense.assistant.replies import money, say
+from shopsense.assistant.replies import Draft, money, say
+from shopsense.core.language import has_cjk
 from shopsense.text.generator import Facts
 
 if TYPE_CHECKING:
-    from shopsense.assistant.assistant import Assistant, Draft
     from shopsense.assistant.nlu import Understanding
     from shopsense.assistant.state import DialogueState
 
@@ -59,12 +59,12 @@ def english_terms(query: str) -> str:
     """A Chinese request with its English glossary terms (the catalog is in English)."""
     from shopsense.search.glossary import expand_chinese_query
 
-    return expand_chinese_query(query) if re.search(r"[\u4e00-\u9fff]", query) else query
+    return expand_chinese_query(query) if has_cjk(query) else query
 
 
-def item_card(assistant: Assistant, item_id: str, explanation: str | None = None) -> dict[str, Any]:
-    card = assistant.holder.state.catalog.item(item_id)
-    summary = assistant.holder.state.catalog.review_summary(item_id)
+def item_card(assistant: Any, item_id: str, explanation: str | None = None) -> dict[str, Any]:
+    card = assistant.shop.catalog.item(item_id)
+    summary = assistant.shop.catalog.review_summary(item_id)
     card.update({"average_rating": summary["average"], "review_count": summary["count"]})
     if explanation:
         card["explanation"] = explanation
@@ -90,15 +90,15 @@ def _product_facts(facts: Facts, cards: list[dict[str, Any]]) -> Facts:
     return facts
 
 
-def _known_titles(assistant: Assistant) -> list[str]:
-    return [row["title"] for row in assistant.holder.state.catalog.items.values()]
+def _known_titles(assistant: Any) -> list[str]:
+    return [row["title"] for row in assistant.shop.catalog.items.values()]
 
 
-def _search(assistant: Assistant, query: str, state: DialogueState, exclude: set[str],
+def _search(assistant: Any, query: str, state: DialogueState, exclude: set[str],
             priced: bool = True) -> list[Any]:
     from shopsense.search import SearchFilters
 
-    search = assistant.holder.state.search
+    search = assistant.shop.search
     if search is None or not query:
         return []
     filters = SearchFilters(min_price=state.slots.min_price if priced else None,
@@ -107,17 +107,17 @@ def _search(assistant: Assistant, query: str, state: DialogueState, exclude: set
     return search.engine.search(query, CANDIDATES, filters)
 
 
-def _carried(assistant: Assistant, query: str, hits: list[Any]) -> bool:
+def _carried(assistant: Any, query: str, hits: list[Any]) -> bool:
     """Whether the shop sells the thing asked for: an item names it, or one is close in meaning."""
     if not hits:
         return False
     from shopsense.search.engine import search_tokens
 
-    engine = assistant.holder.state.search.engine
+    engine = assistant.shop.search.engine
 
     query = english_terms(query)
     wanted = [t for t in search_tokens(query) if len(t) > 2 and t.isascii()]
-    catalog = assistant.holder.state.catalog
+    catalog = assistant.shop.catalog
     for hit in hits[:5]:
         row = catalog.items.get(hit.item_id, {})
         words = set(search_tokens(f"{row.get('title', '')} {row.get('category', '')}"))
@@ -137,18 +137,18 @@ def _budget(state: DialogueState, lang: str) -> str:
             + (under.format(money(high)) if high is not None else ""))
 
 
-def _relevant(assistant: Assistant, query: str, hits: list[Any]) -> list[Any]:
+def _relevant(assistant: Any, query: str, hits: list[Any]) -> list[Any]:
     """The hits that are about the request: they contain one of its words, or are close in meaning."""
     from shopsense.search.engine import search_tokens
 
     if not hits:
         return hits
     counts = _title_counts(assistant)
-    limit = max(2, RARE_TITLE_SHARE * len(assistant.holder.state.catalog.items))
+    limit = max(2, RARE_TITLE_SHARE * len(assistant.shop.catalog.items))
     wanted = {t for t in search_tokens(english_terms(query)) if len(t) > 2 and t.isascii() and counts[t] <= limit}
-    catalog = assistant.holder.state.catalog
+    catalog = assistant.shop.catalog
     english = " ".join(t for t in english_terms(query).split() if t.isascii())
-    similarity = (assistant.holder.state.search.engine.similarity(english, [h.item_id for h in hits])
+    similarity = (assistant.shop.search.engine.similarity(english, [h.item_id for h in hits])
                   if english else [])
     kept = []
     for n, hit in enumerate(hits):
@@ -159,9 +159,9 @@ def _relevant(assistant: Assistant, query: str, hits: list[Any]) -> list[Any]:
     return kept
 
 
-def _personal_order(assistant: Assistant, state: DialogueState, item_ids: list[str]) -> tuple[list[str], bool]:
+def _personal_order(assistant: Any, state: DialogueState, item_ids: list[str]) -> tuple[list[str], bool]:
     """Search order blended with the user's profile (reciprocal ranks), when the recommender knows them."""
-    served, _ = assistant.holder.state.model_for(state.user_id)
+    served, _ = assistant.shop.model_for(state.user_id)
     model = served.model
     if not state.user_id or state.user_id not in model.dataset_.user_index or len(item_ids) < 2:
         return item_ids, False
@@ -175,16 +175,16 @@ def _personal_order(assistant: Assistant, state: DialogueState, item_ids: list[s
     return sorted(item_ids, key=lambda i: -fused[i]), True
 
 
-def _recommended(assistant: Assistant, state: DialogueState, exclude: set[str]) -> tuple[list[dict], bool]:
+def _recommended(assistant: Any, state: DialogueState, exclude: set[str]) -> tuple[list[dict], bool]:
     from shopsense.recommend.filters import Filters
 
-    served, _ = assistant.holder.state.model_for(state.user_id)
+    served, _ = assistant.shop.model_for(state.user_id)
     filters = Filters.of(min_price=state.slots.min_price, max_price=state.slots.max_price, exclude=exclude)
     recs, source = served.recommend(state.user_id, SHOW, filters=filters, recent_item_ids=state.shown[-5:] or None)
     return [item_card(assistant, r.item_id, r.explanation) for r in recs], source == "personal"
 
 
-def _update_slots(assistant: Assistant, state: DialogueState, read: Understanding, query: str) -> None:
+def _update_slots(assistant: Any, state: DialogueState, read: Understanding, query: str) -> None:
     slots = state.slots
     refinement_only = bool(state.last_items) and (read.cheaper or read.values("colour") or read.values("size")
                                                   or read.values("price_range")) and len(query.split()) <= 2
@@ -194,18 +194,19 @@ def _update_slots(assistant: Assistant, state: DialogueState, read: Understandin
     for price_range in read.values("price_range"):
         slots.min_price, slots.max_price = price_range.get("min"), price_range.get("max")
     if read.cheaper and state.last_items:
-        items = assistant.holder.state.catalog.items
+        items = assistant.shop.catalog.items
         prices = [items[i]["price"] for i in state.last_items if i in items and items[i]["price"] is not None]
         if prices:
             slots.max_price = round(min(prices) - 0.01, 2)
+            if slots.min_price is not None and slots.min_price > slots.max_price:
+                slots.min_price = None  # "cheaper" than the cheapest shown outranks an older lower bound
     if read.values("colour"):
         slots.colour = str(read.values("colour")[-1])
     if read.values("size"):
         slots.size = str(read.values("size")[-1])
 
 
-def find_products(assistant: Assistant, state: DialogueState, read: Understanding) -> Draft:
-    from shopsense.assistant.assistant import Draft
+def find_products(assistant: Any, state: DialogueState, read: Understanding) -> Draft:
 
     lang = read.language
     query = product_query(read)
@@ -255,8 +256,7 @@ def find_products(assistant: Assistant, state: DialogueState, read: Understandin
                  _product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
 
 
-def not_interested(assistant: Assistant, state: DialogueState, read: Understanding) -> Draft:
-    from shopsense.assistant.assistant import Draft
+def not_interested(assistant: Any, state: DialogueState, read: Understanding) -> Draft:
 
     lang = read.language
     state.rejected.extend(i for i in state.last_items if i not in state.rejected)
@@ -280,8 +280,7 @@ def not_interested(assistant: Assistant, state: DialogueState, read: Understandi
                  [{"type": "catalog", "id": c["item_id"]} for c in cards])
 
 
-def product_question(assistant: Assistant, state: DialogueState, read: Understanding) -> Draft:
-    from shopsense.assistant.assistant import Draft
+def product_question(assistant: Any, state: DialogueState, read: Understanding) -> Draft:
 
     lang = read.language
     item_id = None
@@ -299,8 +298,8 @@ def product_question(assistant: Assistant, state: DialogueState, read: Understan
         return Draft("which_item", say("which_item", lang), failed=True)
     state.focus_item = item_id
     card = item_card(assistant, item_id)
-    row = assistant.holder.state.catalog.items.get(item_id, {})
-    summary = assistant.holder.state.catalog.review_summary(item_id)
+    row = assistant.shop.catalog.items.get(item_id, {})
+    summary = assistant.shop.catalog.review_summary(item_id)
     facts = _product_facts(Facts(known_titles=_known_titles(assistant)), [card])
     if summary["count"]:
         rating = say("item_rating", lang, average=summary["average"], count=summary["count"],
@@ -342,11 +341,11 @@ def _echo(query: str | None, lang: str, quoted: bool = False) -> str:
 RARE_TITLE_SHARE = 0.05  # a word in more titles than this ("toy", "set") names no particular product
 
 
-def _title_counts(assistant: Assistant) -> Counter[str]:
+def _title_counts(assistant: Any) -> Counter[str]:
     """How many catalog titles contain each search token (computed once per served catalog)."""
     from shopsense.search.engine import search_tokens
 
-    catalog = assistant.holder.state.catalog
+    catalog = assistant.shop.catalog
     cached = getattr(assistant, "_title_df", None)
     if cached is None or cached[0] is not catalog:
         counts: Counter[str] = Counter()
@@ -357,11 +356,11 @@ def _title_counts(assistant: Assistant) -> Counter[str]:
     return cached[1]
 
 
-def _names(assistant: Assistant, text: str, item_id: str) -> bool:
+def _names(assistant: Any, text: str, item_id: str) -> bool:
     """Whether the message names this item: they share a word few catalog titles contain."""
     from shopsense.search.engine import search_tokens
 
-    catalog = assistant.holder.state.catalog
+    catalog = assistant.shop.catalog
     counts = _title_counts(assistant)
     limit = max(2, RARE_TITLE_SHARE * len(catalog.items))
     title = set(search_tokens(str(catalog.items.get(item_id, {}).get("title", ""))))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from shopsense.cli import assistant, data, encoder, llm, marketing, models, nlp, recommend, serving, store
+from shopsense.cli import assistant, data, encoder, llm, marketing, models, nlp, recommend, serving, store, users
+from shopsense.cli.common import HomeOption
 
 app = typer.Typer(
     name="shopsense",
@@ -13,6 +14,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+@app.callback()
+def _root(ctx: typer.Context, home: HomeOption = None) -> None:
+    """Self-hostable AI layer for online stores. ``--home DIR`` goes before or after the command."""
+    ctx.obj = {"home": home}
+
 
 app.add_typer(data.app, name="data", help="Check store directories.")
 store.register(app)  # import, demo
@@ -25,6 +32,7 @@ app.add_typer(recommend.evaluate_app, name="evaluate", help="Compare models unde
 serving.register(app)  # serve, retrain, report
 assistant.register(app)  # chat
 marketing.register(app)  # copy, insights
+app.add_typer(users.app, name="users", help="Shoppers' data: erase a user everywhere.")
 
 
 def main() -> None:

@@ -27,10 +27,11 @@ def register(app: typer.Typer) -> None:
         llm_url: str | None = typer.Option(None, help="Base URL of an OpenAI-compatible server (with openai)."),
     ) -> None:
         """Talk to the shopping assistant in the terminal (needs `shopsense demo` or `shopsense train`)."""
-        from shopsense.assistant.assistant import Assistant, AssistantError, clean_session_id
+        from shopsense.assistant.assistant import AssistantError, clean_session_id
+        from shopsense.serving.workspace import Workspace
         from shopsense.text.generator import GeneratorError
 
-        settings = settings_for(home)
+        settings = settings_for(home, create=False)
         overrides = {k: v for k, v in (("generator", generator), ("llm_url", llm_url)) if v}
         if overrides:
             settings = settings.model_copy(update=overrides)
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         try:
             clean_session_id(session_id)
             with console.status("loading the assistant…", spinner="dots") if not as_json else _nothing():
-                assistant = Assistant.from_settings(settings)
+                assistant = Workspace(settings).assistant()
         except AssistantError as exc:
             fail(f"{exc.field}: {exc}")
         except GeneratorError as exc:

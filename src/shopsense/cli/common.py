@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,10 +19,39 @@ HomeOption = Annotated[
 ]
 
 
-def settings_for(home: Path | None) -> Settings:
-    settings = get_settings(home)
-    settings.ensure_dirs()
+def root_home() -> Path | None:
+    """``--home`` given before the command (``shopsense --home X import DIR``), if it was."""
+    try:  # typer >= 0.26 carries its own copy of click
+        from typer._click.globals import get_current_context
+    except ImportError:
+        from click import get_current_context
+
+    ctx = get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj.get("home") if isinstance(obj, dict) else None
+
+
+def settings_for(home: Path | None, create: bool = True) -> Settings:
+    """The settings for ``--home`` (after the command, else before it, else ``$SHOPSENSE_HOME``).
+
+    ``create=False`` is for commands that only read a workspace: they end with an error naming the commands
+    that make one, instead of creating an empty workspace as a side effect."""
+    from shopsense.serving.workspace import exists
+
+    settings = get_settings(home if home is not None else root_home())
+    if not create and not exists(settings):
+        fail(f"no workspace at {settings.home}: run `shopsense import DIR --home {settings.home}` then "
+             f"`shopsense train --home {settings.home}` (or `shopsense demo --home {settings.home}`)", code=1)
+    if create:
+        settings.ensure_dirs()
     return settings
+
+
+def open_workspace(home: Path | None, create: bool = False) -> Any:
+    """The command's :class:`~shopsense.serving.workspace.Workspace` (close it, or use it in ``with``)."""
+    from shopsense.serving.workspace import Workspace
+
+    return Workspace(settings_for(home, create=create))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -9,8 +9,6 @@ are errors, 2 when DIR cannot be checked at all.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shopsense.cli.common import console, fail
+from shopsense.core.atomic import write_text_atomic
 from shopsense.core.loaders import load_store_dir
 from shopsense.core.validation import ValidationReport, format_problem
 
@@ -47,15 +46,7 @@ def _summary(report: ValidationReport) -> Table:
 
 def _write_json(path: Path, payload: dict) -> None:
     """Write atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, ensure_ascii=False, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str))
 
 
 @app.command()

@@ -12,7 +12,8 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("export")
 def export(force: bool = typer.Option(False, help="Rebuild even if the export exists.")) -> None:
     """Export the packaged MiniLM to fp32 ONNX (needs the train extra; makes the default backend faster)."""
-    from shopsense.text.onnx_export import export_minilm_fp32, fp32_minilm_path
+    from shopsense.text.model_files import fp32_minilm_path
+    from shopsense.text.onnx_export import export_minilm_fp32
 
     target = fp32_minilm_path()
     if target.exists() and not force:

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         """Checked ad copy for an item: N variants, each with the facts it used and its check results."""
         from shopsense.cli.marketing_copy import run_copy
 
-        run_copy(settings_for(home), item_id=item_id, channel=channel, language=language, n=n, tone=tone,
+        run_copy(settings_for(home, create=False), item_id=item_id, channel=channel, language=language, n=n, tone=tone,
                  seed=seed, backend=backend, llm_url=llm_url, aspects=aspect or [], banned=banned or [],
                  as_json=as_json, no_highlights=no_highlights)
 
@@ -60,6 +60,6 @@ def register(app: typer.Typer) -> None:
         """Review intelligence: praised and criticised aspects with quotes, trends, alerts, description audit."""
         from shopsense.cli.marketing_insights import run_insights
 
-        run_insights(settings_for(home), item=item, brand=brand, category=category, by=by, top=top,
+        run_insights(settings_for(home, create=False), item=item, brand=brand, category=category, by=by, top=top,
                      alerts=alerts, freq=freq, since=since, audit=audit, chart=chart, as_json=as_json,
                      rebuild=rebuild)

@@ -19,7 +19,7 @@ ModelArg = Annotated[str, typer.Argument(help="Model name, e.g. intent.")]
 def _registry(home: Path | None) -> Any:
     from shopsense.registry import Registry
 
-    return Registry(settings_for(home).artifacts_dir)
+    return Registry(settings_for(home, create=False).artifacts_dir)
 
 
 def _headline(card: dict[str, Any]) -> str:

@@ -27,35 +27,24 @@ def register(root: typer.Typer) -> None:
     @root.command("train")
     def train(
         task: Annotated[list[str] | None, typer.Option(
-            "--task", help="Built-in task to train: sentiment, intent or category (repeatable; default: all "
-                           "the workspace can train).")] = None,
+            "--task", help="Train only this built-in NLP task: sentiment, intent or category (repeatable; "
+                           "default: everything, recommender and search included).")] = None,
         quick: Annotated[bool, typer.Option(
-            "--quick", help="Small seeded samples: a demo or smoke-test run in about a minute.")] = False,
+            "--quick", help="Small seeded samples for the NLP tasks: a demo or smoke-test run.")] = False,
+        model: Annotated[str, typer.Option("--model", help="Recommender: auto, hybrid, text_profile, itemknn, "
+                                                           "ease, als or popular.")] = "auto",
+        promote: Annotated[bool | None, typer.Option(
+            "--promote/--no-promote", help="Always / never promote the new versions (default: the first version, "
+                                           "then each one not worse than production on validation).")] = None,
         home: HomeOption = None,
     ) -> None:
-        """Train the built-in NLP tasks (sentiment, intent, category) on the workspace's data."""
-        from shopsense.nlp.builtin.train_all import BuiltinTrainingError, train_builtin
-        from shopsense.nlp.training import TrainingDataError
+        """Train everything the store can feed: recommender, search index, NLP tasks, review opinion index."""
+        from shopsense.cli.serving import print_pipeline, run_pipeline
+        from shopsense.serving.pipeline import TrainOptions
 
-        settings = settings_for(home)
-        try:
-            versions = train_builtin(settings, tasks=task, quick=quick, on_step=lambda message: err_console.print(
-                f"[dim]-[/] {message}", highlight=False))
-        except (BuiltinTrainingError, TrainingDataError) as exc:
-            fail(str(exc))
-        registry = _registry(home)
-        for name, version in versions.items():
-            test = version.card["metrics"]["test"]
-            oos = version.card.get("out_of_scope") or {}
-            extra = (f", off-topic test messages rejected {oos['test_oos_rejected']:.1%}"
-                     if "test_oos_rejected" in oos else "")
-            state = "; production" if registry.production_version(name) == version.version else ""
-            console.print(f"[bold green]published[/] {name} {version.version}{state}: test accuracy "
-                          f"{test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}{extra}", highlight=False)
-        if "sentiment" in versions:  # aspects are scored with it: the index of the new model
-            from shopsense.cli.marketing_insights import prepare_opinion_index
-
-            prepare_opinion_index(settings)
+        options = TrainOptions(model=model, recommender=not task, nlp_tasks=tuple(task) if task else None,
+                               quick_nlp=quick, promote=promote)
+        print_pipeline(run_pipeline(home, options))
 
 
 # ---- reading and writing tables ------------------------------------------------------------------
@@ -98,7 +87,7 @@ def _file_sha256(path: Path) -> str:
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` atomically in the format of ``path``'s suffix (.csv, .jsonl or .parquet)."""
-    from shopsense.registry.atomic import write_bytes_atomic, write_text_atomic
+    from shopsense.core.atomic import write_bytes_atomic, write_text_atomic
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -121,7 +110,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 def _registry(home: Path | None) -> Any:
     from shopsense.registry import Registry
 
-    return Registry(settings_for(home).artifacts_dir)
+    return Registry(settings_for(home, create=False).artifacts_dir)
 
 
 def _load(task: str, home: Path | None, version: str) -> Any:
@@ -254,8 +243,8 @@ def evaluate_cmd(
     home: HomeOption = None,
 ) -> None:
     """Score a trained task on labelled data: per-class table, accuracy, macro-F1."""
+    from shopsense.core.atomic import write_json_atomic
     from shopsense.nlp.reports import classification_metrics, per_class_table
-    from shopsense.registry.atomic import write_json_atomic
 
     model = _load(task, home, version)
     frame = read_table(data)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shopsense.cli.common import HomeOption, console, err_console, fail, settings_for
+from shopsense.cli.common import HomeOption, console, err_console, fail
+from shopsense.core.atomic import write_text_atomic
 from shopsense.core.records import StoreData
 
 evaluate_app = typer.Typer(no_args_is_help=True)
@@ -39,28 +38,6 @@ def _load_store(data: Path) -> StoreData:
         fail(f"{data}: {len(errors)} error(s) in the store directory:\n  {shown}{more}")
     store, _ = prepare_store(result.store, dedupe=False)
     return store
-
-
-def _import_into_workspace(data: Path, home: Path | None) -> str:
-    """``shopsense import`` of the directory into the workspace store (cleaned, masked, deduplicated)."""
-    from shopsense.core.loaders import StoreDataError
-    from shopsense.core.store import Store, StoreImportError, import_directory
-
-    settings = settings_for(home)
-    store = Store.from_settings(settings)
-    try:
-        summary = import_directory(data, store)
-    except (StoreDataError, StoreImportError) as exc:
-        fail(f"importing {data}: {exc}")
-    except Exception as exc:  # the evaluation does not need the workspace copy: say so and go on
-        return f"[yellow]not imported[/] ({type(exc).__name__}: {exc}); evaluating the directory as read"
-    finally:
-        store.close()
-    state = "unchanged" if summary.unchanged else "imported"
-    return (
-        f"{state} into {settings.db_url} ({summary.counts.get('items', 0)} items, "
-        f"{summary.counts.get('interactions', 0)} interactions, {summary.counts.get('reviews', 0)} reviews)"
-    )
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -141,11 +118,7 @@ def _rating_table(rows: list[Any]) -> Table:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, default=str)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(payload, indent=2, default=str))
 
 
 @evaluate_app.command("recommend")
@@ -165,7 +138,8 @@ def evaluate_recommend(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cold-start and rating splits.")] = 42,
     no_import: Annotated[
-        bool, typer.Option("--no-import", help="Do not import the store into the workspace.")
+        bool, typer.Option("--no-import", hidden=True, help="Kept for old scripts: the evaluation never "
+                                                             "imports into (or replaces) the workspace's store.")
     ] = False,
     home: HomeOption = None,
 ) -> None:
@@ -176,8 +150,6 @@ def evaluate_recommend(
         fail(f"--data {data}: not a directory")
     start = time.perf_counter()
     store = _load_store(data)
-    if not no_import:
-        console.print(f"workspace: {_import_into_workspace(data, home)}", highlight=False)
     specs = all_specs()
     if models:
         wanted = [m.strip() for m in models.split(",") if m.strip()]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shopsense.cli.common import HomeOption, console, err_console, fail, settings_for
 from shopsense.core.settings import Settings
+
+if TYPE_CHECKING:
+    from shopsense.serving.pipeline import PipelineResult, TrainOptions
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports over the event log.")
 
@@ -18,12 +23,16 @@ def serve_workspace(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from shopsense.api.app import create_app
+    from shopsense.core.store import Store
     from shopsense.registry import Registry
     from shopsense.serving.training import RECOMMENDER
 
     if Registry(settings.artifacts_dir).production_version(RECOMMENDER) is None:
-        fail(f"no trained recommender in {settings.home}; run `shopsense demo --no-serve` or "
-             "`shopsense import DIR` then `shopsense train`", code=1)
+        with Store.from_settings(settings) as store:
+            items = store.counts().get("items", 0)
+        step = (f"`shopsense train --home {settings.home}`" if items else
+                f"`shopsense import DIR --home {settings.home}` then `shopsense train --home {settings.home}`")
+        fail(f"no trained recommender in {settings.home}; run {step} (or `shopsense demo`)", code=1)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     console.print(f"[bold green]serving[/] {settings.home} at http://{shown}:{port}/  "
                   f"(API docs: http://{shown}:{port}/docs; Ctrl+C stops)", highlight=False)
@@ -33,8 +42,40 @@ def serve_workspace(settings: Settings, host: str, port: int) -> None:
         fail(f"cannot listen on {host}:{port}: {exc}", code=1)
 
 
-def _progress(message: str) -> None:
-    err_console.print(f"[dim]{message}[/]", highlight=False)
+def run_pipeline(home: Path | None, options: TrainOptions) -> PipelineResult:
+    """:func:`~shopsense.serving.pipeline.train_all` on the command's workspace, with a live status line."""
+    from shopsense.cli.common import open_workspace
+    from shopsense.nlp.builtin.train_all import BuiltinTrainingError
+    from shopsense.nlp.training import TrainingDataError
+    from shopsense.serving.pipeline import train_all
+
+    with open_workspace(home, create=True) as workspace, err_console.status("training", spinner="dots") as status:
+        def progress(message: str) -> None:
+            err_console.print(f"[dim]- {escape(message)}[/]", highlight=False)
+            status.update(escape(message))
+
+        try:
+            return train_all(workspace, options, progress=progress)
+        except BuiltinTrainingError as exc:  # a task asked for by name that cannot be trained
+            fail(str(exc), code=2)
+        except (ValueError, TrainingDataError) as exc:
+            fail(str(exc), code=1)
+
+
+def print_pipeline(result: PipelineResult) -> None:
+    """What a pipeline run published and promoted, and why."""
+    for note in result.notes:
+        console.print(note, highlight=False, markup=False)
+    for line in result.decisions:
+        console.print(f"[bold green]published[/] {escape(line)}", highlight=False)
+    if not result.decisions:
+        console.print("nothing new to publish: every model is current", highlight=False)
+    if result.opinion_mentions is not None:
+        console.print(f"[bold green]opinion index[/] {result.opinion_mentions} aspect mentions", highlight=False)
+    candidates = [d.split(":")[0] for d in result.decisions if ": candidate" in d]
+    if candidates:
+        console.print(f"not promoted: {', '.join(candidates)}; serve a candidate to a share of users with "
+                      "SHOPSENSE_AB_SHARE, or `shopsense models promote MODEL VERSION`", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,36 +86,27 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     ) -> None:
         """Serve the JSON API and web pages for a prepared workspace."""
-        serve_workspace(settings_for(home), host, port)
+        serve_workspace(settings_for(home, create=False), host, port)
 
     @app.command("retrain")
     def retrain(
         home: HomeOption = None,
-        promote: Annotated[bool, typer.Option("--promote/--no-promote",
-                                              help="Make the new version production (default: keep it "
-                                                   "as the A/B candidate).")] = False,
+        promote: Annotated[bool | None, typer.Option(
+            "--promote/--no-promote", help="Always / never make the new versions production (default: each one "
+                                           "not worse than production on validation).")] = None,
         full: Annotated[bool, typer.Option("--full", help="Refit from scratch instead of folding in.")] = False,
     ) -> None:
-        """Fold new events into the models (new users and items included) and publish a new version."""
-        from shopsense.serving.training import retrain as run
+        """Fold new events into the models (new users and items included), publish, promote what is not worse."""
+        from shopsense.registry import NotFoundError, Registry
+        from shopsense.serving.pipeline import TrainOptions
+        from shopsense.serving.training import RECOMMENDER
 
-        settings = settings_for(home)
+        settings = settings_for(home, create=False)
         try:
-            result = run(settings, promote=promote, full=full, progress=_progress)
-        except ValueError as exc:
-            fail(str(exc), code=1)
-        for note in result.notes:
-            console.print(note, highlight=False)
-        if result.recommender:
-            console.print(f"published recommender {result.recommender.version} ({result.mode})", highlight=False)
-        if result.search:
-            console.print(f"published search {result.search.version}", highlight=False)
-        if result.promoted:
-            console.print(f"promoted: {', '.join(result.promoted)}", highlight=False)
-        elif result.recommender:
-            console.print(f"not promoted: {result.recommender.version} is the candidate; serve it to a share "
-                          "of users with SHOPSENSE_AB_SHARE, or `shopsense models promote recommender "
-                          f"{result.recommender.version}`", highlight=False)
+            card = Registry(settings.artifacts_dir).get(RECOMMENDER, "latest").card
+        except NotFoundError:
+            card = {}
+        print_pipeline(run_pipeline(home, TrainOptions.from_card(card, fold_in=not full, promote=promote)))
 
     @report_app.command("ab")
     def report_ab(home: HomeOption = None) -> None:
@@ -82,7 +114,7 @@ def register(app: typer.Typer) -> None:
         from shopsense.core.store import Store
         from shopsense.serving.ab import report_ab as build
 
-        settings = settings_for(home)
+        settings = settings_for(home, create=False)
         with Store.from_settings(settings) as store:
             frame = build(store.events_since(None))
         if len(frame) == 0:

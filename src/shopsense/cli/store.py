@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 
 from shopsense.cli.common import HomeOption, console, err_console, fail, settings_for
 from shopsense.core.loaders import StoreDataError
-from shopsense.core.settings import Settings
 from shopsense.core.store import ImportSummary, Store, StoreImportError, import_directory
 from shopsense.core.validation import format_problem
 
@@ -115,10 +114,11 @@ def demo_command(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
-    """Import the bundled demo store (ToyNest), train the serving models, and serve the shop and the API."""
-    from shopsense.cli.serving import serve_workspace
+    """Import the bundled demo store (ToyNest), train every model, and serve the shop and the API."""
+    from shopsense.cli.serving import print_pipeline, run_pipeline, serve_workspace
     from shopsense.registry import Registry
-    from shopsense.serving.training import RECOMMENDER, train_recommenders
+    from shopsense.serving.pipeline import TrainOptions
+    from shopsense.serving.training import RECOMMENDER
 
     directory = demo_store_dir()
     if not directory.is_dir():
@@ -126,42 +126,14 @@ def demo_command(
     summary = _run_import(directory, home)
     settings = settings_for(home)
     if summary.unchanged and Registry(settings.artifacts_dir).production_version(RECOMMENDER) is not None:
-        console.print("models: already trained on this store (retrain with `shopsense retrain`)")
+        console.print("models: already trained on this store (retrain with `shopsense train`)")
     else:
-        result = train_recommenders(settings, progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
-        for note in result.notes:
-            console.print(note, highlight=False)
-        console.print(f"[bold green]trained[/] recommender {result.recommender.version}, search "
-                      f"{result.search.version if result.search else '-'} (promoted: "
-                      f"{', '.join(result.promoted) or 'none'})", highlight=False)
-    _train_language_models(settings)
-    from shopsense.cli.marketing_insights import prepare_opinion_index
-
-    prepare_opinion_index(settings)
+        print_pipeline(run_pipeline(home, TrainOptions()))
     if no_serve:
         console.print(f"workspace ready in {settings.home}; serve it with `shopsense serve --home {settings.home}`",
                       highlight=False)
         return
     serve_workspace(settings, host, port)
-
-
-def _train_language_models(settings: Settings) -> None:
-    """The built-in NLP tasks the assistant and review insights need, trained once per workspace."""
-    from shopsense.nlp.builtin.train_all import TASKS, BuiltinTrainingError, train_builtin
-    from shopsense.registry import Registry
-
-    registry = Registry(settings.artifacts_dir)
-    missing = [t for t in TASKS if registry.production_version(t) is None]
-    if not missing:
-        console.print("language models: already trained (retrain with `shopsense train`)")
-        return
-    try:
-        versions = train_builtin(settings, tasks=missing if len(missing) < len(TASKS) else None,
-                                 on_step=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
-    except BuiltinTrainingError as exc:
-        fail(str(exc), code=1)
-    console.print("[bold green]trained[/] " + ", ".join(f"{name} {mv.version}" for name, mv in versions.items()),
-                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:

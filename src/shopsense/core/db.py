@@ -153,6 +153,14 @@ class ImportRunRow(Base):
     finished_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 
+class StoreMetaRow(Base):
+    """Small facts about the store itself; ``generation`` counts every change to its content (import, erasure)."""
+
+    __tablename__ = "store_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
 STORE_MODELS: dict[str, type[Base]] = {
     "items": ItemRow, "interactions": InteractionRow, "reviews": ReviewRow, "faq": FaqRow,
     "orders": OrderRow, "users": UserRow,
@@ -169,6 +177,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")  # a committed import survives a power cut
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten, not left in free pages
     finally:
         cursor.close()
 

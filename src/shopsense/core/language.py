@@ -5,6 +5,14 @@ and Latin text, and for Latin text a handful of very common function words decid
 and other Latin-script languages (French, German, Spanish, ...). Mixed text goes to the dominant
 language, weighing one Han character like two Latin letters (a Chinese word is ~1.5 characters, an
 English one ~5 letters) and a capital letter as half a letter (acronyms and model names).
+
+It is also the one place that says which characters are Chinese:
+
+- CJK ideographs (:data:`CJK_CHARS`, the CJK Unified Ideographs block U+4E00-U+9FFF, which holds the
+  characters of everyday Chinese text): :func:`is_cjk`, :func:`has_cjk`, :func:`cjk_count` and
+  :func:`cjk_share`, the quick "is this Chinese?" tests used across the code base.
+- Han characters (:data:`HAN_CHARS`: that block plus Extension A and the compatibility ideographs):
+  :func:`has_han`; what :func:`detect_language` counts and what tokenization hands to jieba.
 """
 
 from __future__ import annotations
@@ -15,7 +23,11 @@ from typing import Literal
 
 Language = Literal["en", "zh", "other"]
 
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Character-class bodies, for building other patterns: f"[{CJK_CHARS}]".
+CJK_CHARS = "\u4e00-\u9fff"
+HAN_CHARS = "\u3400-\u4dbf" + CJK_CHARS + "\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
+_HAN_RE = re.compile(f"[{HAN_CHARS}]")
 _KANA_HANGUL_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af\u1100-\u11ff]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UPPER_RE = re.compile(r"[A-Z]")
@@ -39,6 +51,31 @@ _OTHER_WORDS = frozenset(
     # Spanish / Portuguese / Italian
     "el los las y es muy pero con para por una del lo que como más mas bien bueno buena não nao "
     "em um uma com muito il di che non per sono molto della ho ma e".split()) - _EN_WORDS
+
+
+def is_cjk(char: str) -> bool:
+    """Whether one character is a CJK ideograph (U+4E00-U+9FFF)."""
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def has_cjk(text: str | None) -> bool:
+    """Whether ``text`` holds at least one CJK ideograph (U+4E00-U+9FFF); empty or None: False."""
+    return bool(text) and _CJK_RE.search(text) is not None
+
+
+def cjk_count(text: str | None) -> int:
+    """How many characters of ``text`` are CJK ideographs (U+4E00-U+9FFF)."""
+    return len(_CJK_RE.findall(text)) if text else 0
+
+
+def cjk_share(text: str | None) -> float:
+    """The share of ``text``'s characters (all of them, spaces included) that are CJK ideographs; 0.0 if empty."""
+    return cjk_count(text) / len(text) if text else 0.0
+
+
+def has_han(text: str | None) -> bool:
+    """Whether ``text`` holds at least one Han character (:data:`HAN_CHARS`, wider than :func:`has_cjk`)."""
+    return bool(text) and _HAN_RE.search(text) is not None
 
 
 def detect_language(text: str | None) -> Language:

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from shopsense.core.load_readers import RawTable
-from shopsense.core.records import EVENT_TYPES, REQUIRED_COLUMNS, TABLE_COLUMNS, empty_table
+from shopsense.core.records import (
+    DEFAULT_EVENT,
+    INTERACTION_EVENTS,
+    RATING_MAX,
+    RATING_MIN,
+    REQUIRED_COLUMNS,
+    TABLE_COLUMNS,
+    empty_table,
+)
 from shopsense.core.validation import (
     Problem,
     RowChecker,
@@ -36,6 +44,8 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "users": ("user_id",),
 }
 ISO_HINT = "is not an ISO-8601 time (2024-05-01T12:00:00Z) or unix seconds"
+
+_STARS = f"{RATING_MIN}-{RATING_MAX}"
 
 
 @dataclass
@@ -172,23 +182,23 @@ def _convert(frame: pd.DataFrame, name: str, check: RowChecker) -> pd.DataFrame:
 
 def _ratings(values: pd.Series, check: RowChecker) -> pd.Series:
     numbers, bad = parse_numbers(values)
-    check.flag(bad, "rating", "bad rating", lambda i: f"rating {shown(values.iat[i])} is not a number 1-5")
+    check.flag(bad, "rating", "bad rating", lambda i: f"rating {shown(values.iat[i])} is not a number {_STARS}")
     whole = numbers.isna() | (numbers == np.floor(numbers))
     check.flag(~whole.to_numpy(), "rating", "bad rating",
-               lambda i: f"rating {numbers.iat[i]:g} is not a whole number 1-5")
-    outside = (whole & numbers.notna() & ((numbers < 1) | (numbers > 5))).to_numpy()
-    check.flag(outside, "rating", "bad rating", lambda i: f"rating {numbers.iat[i]:g} is outside 1-5")
+               lambda i: f"rating {numbers.iat[i]:g} is not a whole number {_STARS}")
+    outside = (whole & numbers.notna() & ((numbers < RATING_MIN) | (numbers > RATING_MAX))).to_numpy()
+    check.flag(outside, "rating", "bad rating", lambda i: f"rating {numbers.iat[i]:g} is outside {_STARS}")
     # Rejected rows are dropped before anyone reads the column, so a placeholder 0 never escapes.
     usable = numbers.notna() & whole & ~pd.Series(outside)
     return numbers.where(usable, 0).astype("int64")
 
 
 def _events(events: pd.Series, check: RowChecker) -> pd.Series:
-    normalised = events.str.strip().str.lower().replace("", "purchase")
-    unknown = ~normalised.isin(EVENT_TYPES).to_numpy()
-    allowed = ", ".join(EVENT_TYPES)
+    normalised = events.str.strip().str.lower().replace("", DEFAULT_EVENT)
+    unknown = ~normalised.isin(INTERACTION_EVENTS).to_numpy()
+    allowed = ", ".join(INTERACTION_EVENTS)
     check.flag(unknown, "event", "unknown event",
-               lambda i: f"event {shown(events.iat[i])} is not one of {allowed} (blank means purchase)")
+               lambda i: f"event {shown(events.iat[i])} is not one of {allowed} (blank means {DEFAULT_EVENT})")
     return normalised
 
 

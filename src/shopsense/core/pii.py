@@ -33,6 +33,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shopsense.core.language import CJK_CHARS
+
 KINDS: tuple[str, ...] = ("EMAIL", "PHONE", "CARD", "ID", "ADDRESS")
 # When two spans overlap, the longer wins; on equal length, the earlier kind in this order.
 _PRIORITY = {"EMAIL": 0, "ID": 1, "CARD": 2, "PHONE": 3, "ADDRESS": 4}
@@ -132,7 +134,7 @@ _ADDRESS_GAP_RE = re.compile(rf"[ \t]*,?[ \t]*(?:{_CAP_WORD}[ \t]*){{0,3}},?[ \t
 # No word boundaries in Chinese: an address may not start with (or contain) these verbs/particles,
 # which keeps "拿去厦门市..." / "位于上海市..." from swallowing the words before the place name.
 _CN_STOP = "的了在是我你他她们去到从住于跟拿给往至买寄送址为位有还就也都把被让说这那要想或很"
-_CN_CH = rf"(?:(?![{_CN_STOP}])[\u4e00-\u9fff])"
+_CN_CH = rf"(?:(?![{_CN_STOP}])[{CJK_CHARS}])"
 _CN_ROAD = r"(?:路|街|大道|大街|巷|弄|胡同|公路)"
 _CN_NUM = r"(?:\d{1,5}|[一二三四五六七八九十百零]{1,4})"
 _CN_UNIT = r"(?:[-之]?\d{1,5}(?:号楼|号院|栋|幢|座|单元|层|楼|室|号|户)|[A-Za-z]座)"
@@ -319,12 +321,3 @@ def mask_many(texts: Iterable[str]) -> tuple[list[str], Counter[str]]:
         counts.update(s.kind for s in spans)
         out.append(masked)
     return out, counts
-
-
-def __getattr__(name: str) -> object:
-    # The logging filter lives in core/logging.py (it imports this module); reachable from here too.
-    if name == "PiiMaskingFilter":
-        from shopsense.core.logging import PiiMaskingFilter
-
-        return PiiMaskingFilter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

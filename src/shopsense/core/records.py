@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-EventType = Literal["view", "click", "cart", "purchase", "rating", "chat_feedback"]
-EVENT_TYPES: tuple[str, ...] = ("view", "click", "cart", "purchase", "rating", "chat_feedback")
+# The event vocabulary, defined here once. An interaction event says something about one item (a store's
+# ``interactions`` table, and the API events recommenders learn from); the event log also takes chat feedback.
+InteractionEvent = Literal["view", "click", "cart", "purchase", "rating"]
+EventType = Literal[InteractionEvent, Literal["chat_feedback"]]
+INTERACTION_EVENTS: tuple[str, ...] = get_args(InteractionEvent)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+DEFAULT_EVENT = "purchase"  # an interaction row without an event
+RATING_MIN, RATING_MAX = 1, 5  # the stars of a review or a rating event
 
 
 class _Record(BaseModel):
@@ -42,7 +48,7 @@ class Interaction(_Record):
     user_id: str
     item_id: str
     timestamp: datetime
-    event: EventType = "purchase"
+    event: InteractionEvent = DEFAULT_EVENT
     value: float | None = None  # the stars for a rating event
 
 
@@ -52,7 +58,7 @@ class Review(_Record):
     review_id: str
     user_id: str
     item_id: str
-    rating: int = Field(ge=1, le=5)
+    rating: int = Field(ge=RATING_MIN, le=RATING_MAX)
     text: str
     title: str = ""
     timestamp: datetime | None = None

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="default", description="Model name sent to the OpenAI-compatible server.")
     llm_api_key: str | None = Field(default=None, description="Bearer key for the OpenAI-compatible server.")
     llm_model_path: Path | None = Field(default=None, description="GGUF file for generator=local.")
+    builtin_cache: Path = Field(default=Path.home() / ".cache" / "shopsense" / "builtin",
+                              description="Machine-wide cache of the built-in models trained on packaged data "
+                                          "only (never on a store's data), shared by every workspace.")
 
     @property
     def db_url(self) -> str:

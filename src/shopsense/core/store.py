@@ -33,6 +33,7 @@ from shopsense.core.db import (
     EventRow,
     ImportRunRow,
     PreparedTable,
+    StoreMetaRow,
     column_from_db,
     extra_from_db,
     make_engine,
@@ -161,6 +162,7 @@ class Store:
                 run_id = conn.execute(insert(ImportRunRow.__table__).values(
                     source=source, content_hash=content_hash, counts=counts, columns=extra_meta,
                     started_at=started, finished_at=finished)).inserted_primary_key[0]
+                _bump_generation(conn)
         except SQLAlchemyError as exc:
             raise StoreImportError(f"import failed and was rolled back, the store is unchanged: "
                                    f"{getattr(exc, 'orig', None) or exc}") from exc
@@ -293,15 +295,54 @@ class Store:
             frame[col] = to_utc_series(frame[col])
         return frame
 
+    def events_summary(self) -> tuple[int, str | None]:
+        """How many events the log holds and when the newest arrived (ISO-8601), without reading them."""
+        self._ready()
+        table = EventRow.__table__
+        with self.engine.connect() as conn:
+            count, newest = conn.execute(select(func.count(), func.max(table.c.received_at))).one()
+        return int(count), newest.isoformat() if newest is not None else None
+
+    def generation(self) -> int:
+        """A number that grows with every change to the store's content (an import, an erasure); caches of
+        anything derived from the store are keyed on it. 0 for a store never imported into."""
+        self._ready()
+        with self.engine.connect() as conn:
+            value = conn.execute(select(StoreMetaRow.__table__.c.value).where(
+                StoreMetaRow.__table__.c.key == "generation")).scalar()
+        return int(value or 0)
+
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Erase a user from every table, event log included, in one transaction; rows removed per table."""
+        """Erase a user from every table, event log included, in one transaction; rows removed per table.
+
+        The generation moves on when anything was removed, and on SQLite the write-ahead log is checkpointed
+        and truncated so that the deleted rows (overwritten by ``secure_delete``) leave no copy in it either."""
         self._ready()
         removed: dict[str, int] = {}
         with self._write() as conn, conn.begin():
             for name in _USER_TABLES:
                 table = EventRow.__table__ if name == "events" else STORE_MODELS[name].__table__
                 removed[name] = conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
+            if any(removed.values()):
+                _bump_generation(conn)
+        self.checkpoint()
         return removed
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and truncate it (no-op elsewhere)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _bump_generation(conn: Connection) -> None:
+    meta = StoreMetaRow.__table__
+    current = conn.execute(select(meta.c.value).where(meta.c.key == "generation")).scalar()
+    if current is None:
+        conn.execute(insert(meta).values(key="generation", value="1"))
+    else:
+        conn.execute(meta.update().where(meta.c.key == "generation").values(value=str(int(current) + 1)))
 
 
 def _event_row(index: int, ev: Mapping[str, Any], received: datetime) -> dict[str, Any]:

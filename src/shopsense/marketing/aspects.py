@@ -50,7 +50,7 @@ class LexiconSentiment:
         self.threshold = threshold
 
     def predict_with_confidence(self, texts: Sequence[str]) -> list[_Scored]:
-        from shopsense.recommend.features import lexicon_sentiment
+        from shopsense.nlp.lexicon import lexicon_sentiment
 
         polarity = lexicon_sentiment(list(texts))
         out = []

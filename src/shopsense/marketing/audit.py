@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopsense.core.language import cjk_count
 from shopsense.marketing.aspects import OpinionIndex
 from shopsense.marketing.opinion_text import language_of, mentions_term, split_sentences
 
@@ -70,7 +71,7 @@ def readability(text: str) -> dict[str, Any]:
     """Words, sentences, words per sentence and Flesch reading ease (0-100, higher is easier; English)."""
     sentences = split_sentences(text)
     if language_of(text) == "zh":
-        chars = len(re.findall(r"[\u4e00-\u9fff]", text))
+        chars = cjk_count(text)
         return {"language": "zh", "characters": chars, "sentences": len(sentences),
                 "chars_per_sentence": round(chars / max(1, len(sentences)), 1), "flesch": None}
     words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", text)

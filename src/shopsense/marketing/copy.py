@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from shopsense.core.language import cjk_count, is_cjk
 from shopsense.marketing.copy_checks import CHANNEL_LIMITS, DEFAULT_BANNED, CopyChecker, repair, similarity
 from shopsense.marketing.copy_facts import (
     Highlight,
@@ -30,6 +31,7 @@ from shopsense.marketing.copy_facts import (
     item_facts,
 )
 from shopsense.marketing.copy_templates import TONES, Draft, attribute_drafts_zh, chinese_drafts, english_drafts
+from shopsense.nlp.lexicon import FUNCTION_WORDS_EN
 
 LANGUAGES = ("en", "zh")
 _TASKS = {
@@ -96,11 +98,7 @@ def validate_request(channel: str, language: str, tone: str, n: int) -> None:
         raise CopyError("n", f"must be between 1 and 10, not {n}")
 
 
-_STOPWORDS = frozenset(
-    "a an the and or but for nor so yet of to in on at by with from as is are was were be been it its this that "
-    "these those you your our we they their them he she his her my me i us all any some more most very can will "
-    "just also get got has have had do does did not no now than then there here what which who how when where "
-    "about into over out up off only one each per".split())
+_STOPWORDS = FUNCTION_WORDS_EN
 _WORD_RE = re.compile(r"[a-z][a-z'-]{2,}")
 NOVEL_WORD_LIMIT = 0.34
 
@@ -114,7 +112,7 @@ def model_text_violations(text: str, draft: str, facts: ItemFacts, language: str
     folded = text.casefold()
     if required and not any(r.casefold() in folded for r in required if r):
         found.append("the product is not named")
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    cjk = cjk_count(text)
     letters = sum(ch.isalpha() for ch in text) or 1
     if language == "zh" and cjk < 2:
         found.append("not written in Chinese")
@@ -122,7 +120,7 @@ def model_text_violations(text: str, draft: str, facts: ItemFacts, language: str
         found.append("not written in English")
     source = (facts.facts.corpus() + "\n" + draft).casefold()
     if language == "zh":
-        pairs = {text[i:i + 2] for i in range(len(text) - 1) if all("\u4e00" <= c <= "\u9fff" for c in text[i:i + 2])}
+        pairs = {text[i:i + 2] for i in range(len(text) - 1) if all(is_cjk(c) for c in text[i:i + 2])}
         novel = sorted(p for p in pairs if p not in source)
         share = len(novel) / len(pairs) if pairs else 0.0
     else:

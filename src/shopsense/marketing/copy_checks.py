@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopsense.core.language import cjk_share
 from shopsense.text.grounding import Facts, GroundingCheck
 
 CHANNEL_LIMITS = {"headline": 30, "short": 90, "description": 500}
@@ -216,7 +217,7 @@ def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     """Distinct-n: unique n-grams over all n-grams of the texts (words in English, characters in Chinese)."""
     grams: list[tuple[str, ...]] = []
     for text in texts:
-        chinese = sum("\u4e00" <= c <= "\u9fff" for c in text) > len(text) / 4
+        chinese = cjk_share(text) > 0.25
         units = [c for c in text if not c.isspace()] if chinese else re.findall(r"[\w'£$€.-]+", text.lower())
         grams.extend(tuple(units[i:i + n]) for i in range(len(units) - n + 1))
     return len(set(grams)) / len(grams) if grams else 0.0

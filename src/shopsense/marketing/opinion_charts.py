@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from shopsense.core.atomic import write_bytes_atomic
 
 
 def trend_png(trend: pd.DataFrame, title: str = "Aspect trends") -> bytes:
@@ -42,8 +43,5 @@ def trend_png(trend: pd.DataFrame, title: str = "Aspect trends") -> bytes:
 def write_png(data: bytes, path: str | Path) -> Path:
     """Write PNG bytes to ``path`` atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
     return path

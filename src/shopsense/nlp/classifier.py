@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from shopsense.registry.atomic import dumps
+from shopsense.core.atomic import dumps
 
 log = logging.getLogger(__name__)
 

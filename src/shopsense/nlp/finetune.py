@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from shopsense.core.atomic import dumps
 from shopsense.nlp.classifier import ARRAYS_FILE, CONFIG_FILE, GatedClassifier, clean_texts, softmax
-from shopsense.registry.atomic import dumps
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class FineTunedClassifier(GatedClassifier):
             valid_labels: Sequence[Any], valid_oos_texts: Sequence[str] | None = None) -> FineTunedClassifier:
         """Fine-tune, export to ONNX (checked against torch), calibrate the gate. Returns self."""
         torch = _require_torch()
-        from shopsense.text.encoder import packaged_minilm_folder
+        from shopsense.text.model_files import packaged_minilm_folder
 
         base = Path(self.base_model) if self.base_model else packaged_minilm_folder()
         x_text = clean_texts(texts, self.mask_pii)

@@ -58,6 +58,7 @@ from threadpoolctl import ThreadpoolController
 
 from shopsense.recommend.dataset import InteractionDataset
 from shopsense.recommend.filters import Filters, filter_mask, top_k, top_k_rows
+from shopsense.recommend.registry_io import load_model, save_model
 
 __all__ = ["Filters", "NotFitted", "Profile", "Recommendation", "Recommender", "RecommenderError",
            "UnknownItem", "UnknownUser", "UnsupportedRequest", "top_k"]
@@ -125,8 +126,8 @@ class Profile:
 class Recommender(ABC):
     """Base class of every shopsense recommender; see the module docstring for the hooks and semantics.
 
-    Capability flags (class attributes) say what a model can do; the contract tests skip what a model
-    declares it cannot do, and the public methods raise :class:`UnsupportedRequest` for it.
+    Capability flags (class attributes) say what a model can do; for what a model declares it cannot do the
+    public methods raise :class:`UnsupportedRequest`, and the contract tests check that they do.
     """
 
     name: ClassVar[str] = "base"
@@ -356,13 +357,9 @@ class Recommender(ABC):
         Layout: ``model.json`` (class, params, format), ``state.npz`` (:meth:`_get_state`), ``dataset/``
         (:meth:`InteractionDataset.save`) and whatever :meth:`_save_extra` writes.
         """
-        from shopsense.recommend.registry_io import save_model
-
         return save_model(self, Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Recommender:
         """Read a model written by :meth:`save`; the stored class must be ``cls`` or a subclass of it."""
-        from shopsense.recommend.registry_io import load_model
-
         return load_model(Path(path), cls)

@@ -22,10 +22,9 @@ reuse the tuned CF models as candidate generators.
 from __future__ import annotations
 
 import importlib
-import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,57 +50,29 @@ from shopsense.recommend.protocol import (
     ranks_of_targets,
     summarise,
 )
+from shopsense.recommend.specs import ModelSpec, param_grid
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model under evaluation: its table name, how to build it, and the grid tuned on validation.
-
-    ``factory(**params)`` returns an unfitted :class:`Recommender`; with ``uses_tuned=True`` it is called
-    as ``factory(tuned=..., **params)`` (see the module docstring). ``baseline`` marks rows such as
-    most-popular; ``note`` is shown beside the row.
-    """
-
-    name: str
-    factory: Callable[..., Recommender]
-    grid: tuple[dict[str, Any], ...] = ({},)
-    uses_tuned: bool = False
-    baseline: bool = False
-    note: str = ""
-
-    def build(self, params: dict[str, Any], tuned: dict[str, dict[str, Any]]) -> Recommender:
-        return self.factory(tuned=tuned, **params) if self.uses_tuned else self.factory(**params)
-
-
-def param_grid(**axes: Iterable[Any]) -> tuple[dict[str, Any], ...]:
-    """The Cartesian product of the given axes, as a tuple of parameter dicts (first axis varies slowest)."""
-    names = list(axes)
-    return tuple(dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values()))
-
-
 def default_specs() -> list[ModelSpec]:
     """The baseline and collaborative-filtering models with their tuning grids (all tuned; none fixed)."""
-    from shopsense.recommend.ease import EASE
-    from shopsense.recommend.factorization import ALS, BPR
-    from shopsense.recommend.itemknn import ItemKNN
-    from shopsense.recommend.popular import MostPopular
+    from shopsense.recommend.catalogue import model_class
 
     return [
         ModelSpec(
-            "popular", MostPopular, param_grid(half_life_days=[None, 30.0, 180.0, 730.0]), baseline=True
+            "popular", model_class("popular"), param_grid(half_life_days=[None, 30.0, 180.0, 730.0]), baseline=True
         ),
         ModelSpec(
             "itemknn",
-            ItemKNN,
+            model_class("itemknn"),
             param_grid(k_neighbors=[20, 100, 400], shrinkage=[0.0, 10.0, 50.0, 200.0], alpha=[0.5, 0.75]),
         ),
-        ModelSpec("ease", EASE, param_grid(lambda_=[10.0, 50.0, 200.0, 500.0, 2000.0])),
+        ModelSpec("ease", model_class("ease"), param_grid(lambda_=[10.0, 50.0, 200.0, 500.0, 2000.0])),
         ModelSpec(
             "als",
-            ALS,
+            model_class("als"),
             # Sparse stores want strong regularisation with a high confidence weight (MI 5-core: alpha 100,
             # regularization 200); dense ones a low alpha (MovieLens: 1). The grid spans both.
             param_grid(
@@ -110,7 +81,7 @@ def default_specs() -> list[ModelSpec]:
         ),
         ModelSpec(
             "bpr",
-            BPR,
+            model_class("bpr"),
             param_grid(
                 factors=[32, 128],
                 learning_rate=[0.01, 0.05],

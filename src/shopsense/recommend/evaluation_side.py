@@ -26,7 +26,7 @@ from shopsense.recommend.protocol import (
 )
 
 if TYPE_CHECKING:
-    from shopsense.recommend.evaluation import ModelSpec
+    from shopsense.recommend.specs import ModelSpec
 
 ProgressFn = Callable[[str], None]
 

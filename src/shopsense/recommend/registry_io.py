@@ -3,46 +3,51 @@
 ``model.json`` names the class (``module:qualname``), its ``get_params()`` and the state layout;
 ``state.npz`` holds the arrays of ``_get_state()`` (scipy CSR matrices split into their parts, no pickle);
 ``dataset/`` holds the :class:`InteractionDataset` the model serves from; ``_save_extra`` may add files.
+
+This module sits below :mod:`shopsense.recommend.base`: it needs only what :class:`SavableModel` lists,
+which every :class:`~shopsense.recommend.base.Recommender` provides.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from shopsense.core.atomic import atomic_directory
 from shopsense.recommend.dataset import InteractionDataset
-
-if TYPE_CHECKING:
-    from shopsense.recommend.base import Recommender
 
 FORMAT = 1
 
 
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished ``tmp`` directory onto ``target``; an existing one is swapped out, then removed."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
+class SavableModel(Protocol):
+    """What :func:`save_model` and :func:`load_model` need of a model (the persistence half of ``Recommender``)."""
+
+    dataset_: InteractionDataset
+    fit_time_: float | None
+
+    @property
+    def name(self) -> str: ...  # a class attribute of each model
+    def __init__(self, **params: Any) -> None: ...
+    def get_params(self) -> dict[str, Any]: ...
+    def _check_fitted(self) -> InteractionDataset: ...
+    def _get_state(self) -> dict[str, Any]: ...
+    def _set_state(self, state: dict[str, Any]) -> None: ...
+    def _save_extra(self, directory: Path) -> None: ...
+    def _load_extra(self, directory: Path) -> None: ...
 
 
-def save_model(model: Recommender, target: Path) -> Path:
+M = TypeVar("M", bound=SavableModel)
+
+
+def save_model(model: SavableModel, target: Path) -> Path:
     """Write ``model`` into directory ``target`` (see the module docstring); returns ``target``."""
     ds = model._check_fitted()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target) as tmp:
         arrays: dict[str, np.ndarray] = {}
         kinds: dict[str, str] = {}
         for key, value in model._get_state().items():
@@ -72,14 +77,10 @@ def save_model(model: Recommender, target: Path) -> Path:
             "fit_time_s": getattr(model, "fit_time_", None),
         }
         (tmp / "model.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        _replace_dir(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
-def load_model(directory: Path, expected: type[Recommender]) -> Recommender:
+def load_model(directory: Path, expected: type[M]) -> M:
     """Read a model written by :func:`save_model`; its class must be ``expected`` or a subclass."""
     meta_path = directory / "model.json"
     if not meta_path.exists():

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shopsense.registry.atomic import dumps, fsync_dir, fsync_tree, sha256_file, write_json_atomic
+from shopsense.core.atomic import dumps, fsync_dir, fsync_tree, sha256_file, write_json_atomic
 
 CARD_FILE = "card.json"
 ALIASES_FILE = "aliases.json"
@@ -326,6 +326,35 @@ class Registry:
                 {"action": "rollback", "version": target, "previous": current, "at": _now()})
             write_json_atomic(self.root / model / ALIASES_FILE, state)
         return self._load(model, target)
+
+    def retire(self, model: str, version: str, reason: str) -> None:
+        """Delete a version for good (an erasure: it holds a user's data), so no rollback can serve it again.
+
+        It leaves the promotion stack; when it was production, production moves back to the newest earlier
+        promotion that still exists, or is cleared."""
+        with self._lock(model):
+            path = self.root / check_model_name(model) / version
+            if not _VERSION_RE.match(version) or not path.is_dir():
+                raise NotFoundError(f"{model} has no version {version}")
+            state = self._read_aliases(model)
+            for sub in [path, *path.rglob("*")]:
+                os.chmod(sub, stat.S_IRWXU)
+            shutil.rmtree(path)
+            fsync_dir(path.parent)
+            remaining = set(self.version_names(model))
+            stack = [v for v in state.get("promotions", []) if v in remaining]
+            previous = state.get("production")
+            state["promotions"] = stack
+            if previous == version:
+                state["production"] = stack[-1] if stack else None
+            state["history"] = [h for h in state.get("history", []) if h.get("version") != version]
+            for entry in state["history"]:
+                if entry.get("previous") == version:
+                    entry["previous"] = None
+            state["history"].append({"action": "retire", "version": version, "previous": previous,
+                                     "reason": reason, "at": _now()})
+            state["latest"] = max(remaining, key=version_number) if remaining else None
+            write_json_atomic(self.root / model / ALIASES_FILE, state)
 
     # ---- internals -----------------------------------------------------------------------------
     def _read_aliases(self, model: str) -> dict[str, Any]:

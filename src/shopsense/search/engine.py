@@ -2,7 +2,8 @@
 
 Lexical and dense rankings are fused by reciprocal rank (RRF), which needs no score calibration between
 the two. English queries use MiniLM vectors of the catalog; Chinese (or mixed) queries use the
-multilingual E5 vectors, built on first use, so a Chinese shopper can find products described in English.
+multilingual E5 vectors, built on first use (or ahead with :meth:`ProductSearch.encode_multilingual`, and then
+saved with the index), so a Chinese shopper can find products described in English.
 """
 
 from __future__ import annotations
@@ -15,26 +16,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopsense.core.language import detect_language
+from shopsense.core.catalog_filters import CatalogFilter, CategoryIndex
+from shopsense.core.language import detect_language, has_cjk
+from shopsense.nlp.lexicon import FUNCTION_WORDS_EN
 from shopsense.search.glossary import expand_chinese_query
 from shopsense.text.encoder import get_encoder
 from shopsense.text.tokenize import tokenize
 
 _RRF_K = 60
 _MAX_DESCRIPTION_CHARS = 600
-# Function words match nearly every product and would let BM25 rank noise.
-_STOPWORDS = frozenset("""a an and any are as at be but by can do does for from have i in is it its me my
-of on or our please show so some that the their there these this those to want was we what which with
-you your 的 了 和 是 我 我要 我想 想要 有 吗 呢 一个 给 买 要""".split())
+# Function words match nearly every product and would let BM25 rank noise; so do the words of a request.
+_STOPWORDS = FUNCTION_WORDS_EN | frozenset(
+    "please show want 的 了 和 是 我 我要 我想 想要 有 吗 呢 一个 给 买 要".split())
 
 
 @dataclass(frozen=True)
-class SearchFilters:
-    """Restrictions on results: a category path prefix, a price range, items to leave out."""
+class SearchFilters(CatalogFilter):
+    """Restrictions on results: a category path prefix, a price range, items to leave out.
 
-    category: str | None = None
-    min_price: float | None = None
-    max_price: float | None = None
+    The category and price bounds mean exactly what they mean for recommendations
+    (:mod:`shopsense.core.catalog_filters`).
+    """
+
     exclude_item_ids: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -46,6 +49,12 @@ class SearchHit:
     score: float
     lexical_rank: int | None
     dense_rank: int | None
+
+    @property
+    def explanation(self) -> str | None:
+        """Why the item is in the results: which of the two rankings found it."""
+        how = [name for name, rank in (("keywords", self.lexical_rank), ("meaning", self.dense_rank)) if rank]
+        return f"Matches your search by {' and '.join(how)}." if how else None
 
 
 def _normalise_tokens(tokens: list[str]) -> list[str]:
@@ -91,18 +100,25 @@ class ProductSearch:
         import bm25s
 
         catalog = items.reset_index(drop=True)
-        self.item_ids_ = catalog["item_id"].astype(str).to_numpy()
+        # Plain unicode arrays (not object arrays): what save() writes and load() reads back without pickle.
+        self.item_ids_ = np.asarray(catalog["item_id"].astype(str).tolist(), dtype=str)
         self.texts_ = [item_text(row) for _, row in catalog.iterrows()]
-        self.categories_ = catalog["category"].fillna("").astype(str).str.lower().to_numpy()
+        self.categories_ = np.asarray(catalog["category"].fillna("").astype(str).tolist(), dtype=str)
         self.prices_ = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(dtype=float)
         self.bm25_ = bm25s.BM25()
         self.bm25_.index([search_tokens(t) or ["<empty>"] for t in self.texts_], show_progress=False)
         self.dense_ = self._encoder(self.dense_backend).encode(self.texts_)
         self.dense_multilingual_: np.ndarray | None = None
+        self._category_index = CategoryIndex(self.categories_)
         return self
 
     def _encoder(self, backend: str):
         return get_encoder(backend, cache_dir=self.cache_dir)
+
+    def encode_multilingual(self) -> ProductSearch:
+        """Encode the catalog for Chinese queries now rather than on the first one; :meth:`save` keeps the vectors."""
+        self._multilingual_vectors()
+        return self
 
     def _multilingual_vectors(self) -> np.ndarray:
         if self.dense_multilingual_ is None:
@@ -113,12 +129,7 @@ class ProductSearch:
         mask = np.ones(len(self.item_ids_), dtype=bool)
         if filters is None:
             return mask
-        if filters.category:
-            mask &= np.char.startswith(self.categories_.astype(str), filters.category.strip().lower())
-        if filters.min_price is not None:
-            mask &= np.nan_to_num(self.prices_, nan=-np.inf) >= filters.min_price
-        if filters.max_price is not None:
-            mask &= np.nan_to_num(self.prices_, nan=np.inf) <= filters.max_price
+        mask &= filters.catalog_mask(self._category_index, self.prices_)
         if filters.exclude_item_ids:
             mask &= ~np.isin(self.item_ids_, list(filters.exclude_item_ids))
         return mask
@@ -131,7 +142,7 @@ class ProductSearch:
         mask = self._mask(filters)
         if not mask.any():
             return []
-        chinese = detect_language(query) == "zh" or bool(re.search(r"[\u4e00-\u9fff]", query))
+        chinese = detect_language(query) == "zh" or has_cjk(query)
         if chinese:
             query = expand_chinese_query(query)
         lexical = np.asarray(self.bm25_.get_scores(search_tokens(query) or ["<empty>"]), dtype=float)
@@ -171,17 +182,23 @@ class ProductSearch:
         return ranks
 
     def save(self, directory: Path) -> None:
-        """Write the index into ``directory`` (publish it through the registry for atomicity)."""
+        """Write the index into ``directory`` (publish it through the registry for atomicity): the catalog's ids,
+        categories, prices and texts, the dense vectors, and the multilingual ones when they have been computed.
+        The BM25 index is rebuilt from the texts on :meth:`load`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "index.npz", item_ids=self.item_ids_.astype(str), categories=self.categories_.astype(str),
-                 prices=self.prices_, dense=self.dense_)
+        arrays = {"item_ids": np.asarray(self.item_ids_, dtype=str),
+                  "categories": np.asarray(self.categories_, dtype=str), "prices": self.prices_, "dense": self.dense_}
+        if self.dense_multilingual_ is not None:
+            arrays["dense_multilingual"] = self.dense_multilingual_
+        np.savez(directory / "index.npz", **arrays)
         (directory / "config.json").write_text(json.dumps({
             "dense_backend": self.dense_backend, "multilingual": self.multilingual,
             "candidates": self.candidates, "texts": self.texts_}, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, cache_dir: str | Path | None = None) -> ProductSearch:
+        """The index :meth:`save` wrote into ``directory``, multilingual vectors included when they were saved."""
         import bm25s
 
         config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
@@ -192,5 +209,6 @@ class ProductSearch:
         search.texts_ = config["texts"]
         search.bm25_ = bm25s.BM25()
         search.bm25_.index([search_tokens(t) or ["<empty>"] for t in search.texts_], show_progress=False)
-        search.dense_multilingual_ = None
+        search.dense_multilingual_ = arrays["dense_multilingual"] if "dense_multilingual" in arrays.files else None
+        search._category_index = CategoryIndex(search.categories_)
         return search

@@ -1,11 +1,11 @@
-"""Serving: training and publishing the recommenders and search index, fold-in retraining, A/B serving.
-
-The API and the CLI are thin shells over this package: :func:`train_recommenders`, :func:`retrain`,
-:class:`~shopsense.serving.runtime.ModelHolder` (hot reload), :func:`~shopsense.serving.ab.report_ab`.
+"""Serving: the composition root (:class:`~shopsense.serving.workspace.Workspace`), the one training pipeline
+(:func:`~shopsense.serving.pipeline.train_all`), the one erasure (:func:`~shopsense.serving.erasure.erase_user`),
+fold-in retraining, hot reload and A/B serving. The API and the CLI are thin shells over this package.
 """
 
 from shopsense.serving.ab import ab_bucket, report_ab
-from shopsense.serving.training import RECOMMENDER, SEARCH, TrainResult, retrain, train_all, train_recommenders
+from shopsense.serving.pipeline import PipelineResult, TrainOptions, train_all
+from shopsense.serving.training import RECOMMENDER, SEARCH, TrainResult, retrain, train_recommenders
 
-__all__ = ["RECOMMENDER", "SEARCH", "TrainResult", "ab_bucket", "report_ab", "retrain", "train_all",
-           "train_recommenders"]
+__all__ = ["RECOMMENDER", "SEARCH", "PipelineResult", "TrainOptions", "TrainResult", "ab_bucket", "report_ab",
+           "retrain", "train_all", "train_recommenders"]

@@ -12,23 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from shopsense.core.records import StoreData
 from shopsense.core.settings import Settings
-from shopsense.core.store import Store
 from shopsense.recommend.base import Recommendation, Recommender, UnknownUser, UnsupportedRequest
-from shopsense.recommend.explain import attach_explanations
+from shopsense.recommend.explain import attach_explanations, trending
 from shopsense.recommend.filters import Filters
 from shopsense.registry import ModelVersion, NotFoundError, Registry, RegistryError
 from shopsense.serving.ab import ab_bucket
 from shopsense.serving.config import ServingConfig
-from shopsense.serving.training import MODEL_DIR, MULTILINGUAL_FILE, POPULAR_DIR, RECOMMENDER, SEARCH
+from shopsense.serving.training import MODEL_DIR, POPULAR_DIR, RECOMMENDER, SEARCH
 
 log = logging.getLogger(__name__)
 ITEM_FIELDS = ("title", "price", "currency", "category", "brand", "image_url")
@@ -84,7 +83,7 @@ class ServedModel:
                                        max_price=filters.max_price if filters else None,
                                        exclude=have | set(seen))
             more = self.popular.recommend_any(None, k - len(recs), filters=extra_filters)
-            more = [_trending(r) for r in self._explain(self.popular, more, None, None)]
+            more = [trending(r) for r in self._explain(self.popular, more, None, None)]
             recs = recs + more
         return recs, source
 
@@ -103,15 +102,6 @@ class ServedModel:
         return attach_explanations(model, model.dataset_, recs, user_id=user_id, recent_item_ids=recent)
 
 
-def _trending(rec: Recommendation) -> Recommendation:
-    from dataclasses import replace
-
-    text = rec.explanation or ""
-    if not text or text.startswith("Recommended from"):
-        text = "Trending in the store right now."
-    return replace(rec, explanation=text)
-
-
 @dataclass
 class SearchIndex:
     """The loaded search index and its version."""
@@ -123,10 +113,7 @@ class SearchIndex:
     def load(cls, mv: ModelVersion, cache_dir: Path) -> SearchIndex:
         from shopsense.search import ProductSearch
 
-        engine = ProductSearch.load(mv.path / "index", cache_dir=cache_dir)
-        vectors = mv.path / MULTILINGUAL_FILE
-        if vectors.exists():
-            engine.dense_multilingual_ = np.load(vectors)
+        engine = ProductSearch.load(mv.path / "index", cache_dir=cache_dir)  # multilingual vectors included
         engine.search("warm up", 1)
         return cls(mv.version, engine)
 
@@ -141,9 +128,7 @@ class Catalog:
     categories: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_store(cls, settings: Settings) -> Catalog:
-        with Store.from_settings(settings) as store:
-            data = store.load()
+    def from_data(cls, data: StoreData) -> Catalog:
         items = {}
         for row in data.items.itertuples(index=False):
             price = getattr(row, "price", None)
@@ -191,6 +176,7 @@ class ServingState:
     search: SearchIndex | None
     catalog: Catalog
     ab_share: float
+    generation: int = 0
     loaded_at: float = field(default_factory=time.time)
 
     def model_for(self, user_id: str | None) -> tuple[ServedModel, str]:
@@ -200,44 +186,48 @@ class ServingState:
         return self.production, "production"
 
     @property
-    def key(self) -> tuple[str, str | None, str | None]:
+    def key(self) -> tuple[str, str | None, str | None, int]:
         return (self.production.version, self.candidate.version if self.candidate else None,
-                self.search.version if self.search else None)
+                self.search.version if self.search else None, self.generation)
 
 
 class ModelHolder:
     """Loads the served models and keeps them current with the registry (see module docstring)."""
 
-    def __init__(self, settings: Settings, config: ServingConfig | None = None) -> None:
+    def __init__(self, settings: Settings, config: ServingConfig | None, *, catalog: Callable[[], Catalog],
+                 generation: Callable[[], int]) -> None:
         self.settings = settings
         self.config = config or ServingConfig()
         self.registry = Registry(settings.artifacts_dir)
+        self._catalog, self._generation = catalog, generation
         self.state: ServingState | None = None
         self.error: str | None = None
         self._last_check = 0.0
         self._loading = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def wanted(self) -> tuple[str | None, str | None, str | None]:
-        """(production recommender, candidate recommender or None, production search) per the registry."""
+    def wanted(self) -> tuple[str | None, str | None, str | None, int]:
+        """(production recommender, candidate or None, production search, store generation) as they are now."""
+        generation = self._generation()
         try:
             prod = self.registry.production_version(RECOMMENDER)
             latest = self.registry.latest_version(RECOMMENDER)
             search = self.registry.production_version(SEARCH)
         except RegistryError as exc:
             self.error = str(exc)
-            return None, None, None
+            return None, None, None, generation
         candidate = latest if self.config.ab_share > 0 and latest and latest != prod else None
-        return prod, candidate, search
+        return prod, candidate, search, generation
 
     def load(self) -> ServingState | None:
         """Load (or reload) what the registry names now; keeps the old state when loading fails."""
         with self._loading:
-            prod, candidate, search = self.wanted()
+            prod, candidate, search, generation = self.wanted()
             if prod is None:
-                self.error = self.error or ("no production recommender in the registry; run `shopsense train` "
-                                            "(or `shopsense demo --no-serve`) first")
-                return self.state
+                self.error = self.error or (f"no trained recommender in {self.settings.home}; run "
+                                            "`shopsense import DIR` then `shopsense train` (or `shopsense demo`)")
+                self.state = None
+                return None
             old = self.state
             try:
                 reuse = {} if old is None else {m.version: m for m in (old.production, old.candidate) if m}
@@ -248,12 +238,12 @@ class ModelHolder:
                 index = old.search if old and old.search and old.search.version == search else None
                 if search and index is None:
                     index = SearchIndex.load(self.registry.get(SEARCH, search), self.settings.cache_dir)
-                catalog = old.catalog if old and old.key[2] == search else Catalog.from_store(self.settings)
+                catalog = self._catalog()
             except (NotFoundError, RegistryError, OSError, ValueError) as exc:
                 log.error("loading models failed, still serving the previous ones: %s", exc)
                 self.error = f"loading models failed: {exc}"
                 return self.state
-            self.state = ServingState(production, cand, index, catalog, self.config.ab_share)
+            self.state = ServingState(production, cand, index, catalog, self.config.ab_share, generation)
             self.error = None
             log.info("serving recommender %s (candidate %s), search %s", prod, candidate, search)
             return self.state

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopsense.core.records import StoreData
+from shopsense.core.records import INTERACTION_EVENTS, RATING_MAX, RATING_MIN, StoreData
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.recommend.base import Recommender
+from shopsense.recommend.catalogue import MODEL_NAMES, build_recommender
 from shopsense.recommend.dataset import InteractionDataset
 from shopsense.recommend.filters import Filters
 from shopsense.recommend.popular import MostPopular
@@ -31,9 +32,7 @@ log = logging.getLogger(__name__)
 RECOMMENDER = "recommender"
 SEARCH = "search"
 MODEL_DIR, POPULAR_DIR = "model", "popular"
-MULTILINGUAL_FILE = "multilingual.npy"
-INTERACTION_EVENTS = ("view", "click", "cart", "purchase", "rating")
-MODEL_CHOICES = ("auto", "hybrid", "text_profile", "itemknn", "ease", "als", "popular")
+MODEL_CHOICES = ("auto", *MODEL_NAMES)  # "auto": see choose_model
 _HYBRID_MIN_USERS = 50  # users with 3+ interactions the hybrid's ranker needs to learn anything
 _VALIDATION_USERS = 300
 Progress = Callable[[str], None]
@@ -56,7 +55,7 @@ def events_as_interactions(events: pd.DataFrame) -> pd.DataFrame:
     if events is None or len(events) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     ev = events[events["type"].isin(INTERACTION_EVENTS) & events["item_id"].notna()]
-    ev = ev[(ev["type"] != "rating") | ev["value"].between(1, 5)]
+    ev = ev[(ev["type"] != "rating") | ev["value"].between(RATING_MIN, RATING_MAX)]
     return pd.DataFrame({"user_id": ev["user_id"].astype(str).to_numpy(),
                          "item_id": ev["item_id"].astype(str).to_numpy(),
                          "timestamp": ev["created_at"].to_numpy(), "event": ev["type"].astype(str).to_numpy(),
@@ -74,32 +73,11 @@ def all_interactions(data: StoreData, events: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_model(name: str, settings: Settings, explain: bool = True) -> Recommender:
-    """An unfitted recommender by name (``hybrid``, ``text_profile``, ``itemknn``, ``ease``, ``als``, ``popular``)."""
-    cache = str(settings.cache_dir)
-    if name == "hybrid":
-        from shopsense.recommend.hybrid import Hybrid
-
-        return Hybrid(explain=explain, cache_dir=cache, seed=settings.seed)
-    if name == "text_profile":
-        from shopsense.recommend.text_profile import TextProfile
-
-        return TextProfile(explain=explain, cache_dir=cache, encoder_backend=settings.encoder_backend
-                           if settings.encoder_backend != "multilingual" else "onnx")
-    if name == "itemknn":
-        from shopsense.recommend.itemknn import ItemKNN
-
-        return ItemKNN()
-    if name == "ease":
-        from shopsense.recommend.ease import EASE
-
-        return EASE()
-    if name == "als":
-        from shopsense.recommend.factorization import ALS
-
-        return ALS(random_state=settings.seed)
-    if name == "popular":
-        return MostPopular()
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)}")
+    """An unfitted recommender by catalogue name (:data:`shopsense.recommend.catalogue.MODEL_NAMES`), given the
+    workspace's cache, seed and encoder."""
+    backend = settings.encoder_backend if settings.encoder_backend != "multilingual" else "onnx"
+    return build_recommender(name, explain=explain, cache_dir=str(settings.cache_dir), seed=settings.seed,
+                             encoder_backend=backend)
 
 
 def choose_model(interactions: pd.DataFrame, model: str = "auto") -> tuple[str, str]:
@@ -169,15 +147,11 @@ def publish_search(settings: Settings, items: pd.DataFrame, multilingual: bool =
     say = progress or (lambda _m: None)
     say(f"indexing {len(items):,} items for search")
     search = ProductSearch(multilingual=multilingual, cache_dir=settings.cache_dir).fit(items)
-    # Plain unicode arrays: ProductSearch.save writes these with np.savez and load() refuses object arrays.
-    search.item_ids_ = np.asarray(search.item_ids_, dtype=str)
-    search.categories_ = np.asarray(search.categories_, dtype=str)
-    vectors = search._multilingual_vectors() if multilingual else None
+    if multilingual:  # encoded now, saved with the index: a Chinese query never waits for the catalog
+        search.encode_multilingual()
 
     def build(directory: Path) -> dict[str, Any]:
         search.save(directory / "index")
-        if vectors is not None:
-            np.save(directory / MULTILINGUAL_FILE, vectors)
         return {"kind": "search", "n_items": int(len(items)), "multilingual": multilingual,
                 "trained_at": _now(), "dense_backend": search.dense_backend}
 
@@ -199,7 +173,7 @@ def _publish_recommender(settings: Settings, model: Recommender, popular: MostPo
 
 def train_recommenders(settings: Settings, model: str = "auto", *, search: bool = True, multilingual: bool = True,
                        validate: bool = True, promote: bool | None = None,
-                       progress: Progress | None = None) -> TrainResult:
+                       progress: Progress | None = None, card_extra: dict[str, Any] | None = None) -> TrainResult:
     """Fit the serving recommender (+ MostPopular) and the search index on the store and its events; publish.
 
     ``promote=None`` promotes only when the model has no production version yet (the first training).
@@ -211,14 +185,16 @@ def train_recommenders(settings: Settings, model: str = "auto", *, search: bool 
         data = store.load()
         events = store.events_since(None)
     if len(data.items) == 0:
-        raise ValueError("the store has no items; run `shopsense import DIR` (or `shopsense demo`) first")
+        raise ValueError(f"the store in {settings.home} has no items; run `shopsense import DIR` (or "
+                         "`shopsense demo`) first")
     interactions = all_interactions(data, events)
     if len(interactions) == 0:
         raise ValueError("the store has no interactions or reviews to learn from")
     name, why = choose_model(interactions, model)
     result = TrainResult(notes=[f"model: {name} ({why})"])
     card: dict[str, Any] = {"mode": "full", "why": why, "events_until": _events_until(events),
-                            "n_interactions": int(len(interactions)), "n_events_used": int(len(events))}
+                            "n_interactions": int(len(interactions)), "n_events_used": int(len(events)),
+                            **(card_extra or {})}
     if validate:
         say(f"validating {name} (leave-last-out)")
         card["metrics"] = quick_validation(name, settings, data, interactions)
@@ -287,7 +263,7 @@ def retrain(settings: Settings, *, promote: bool | None = False, full: bool = Fa
         if len(inter):
             inter_ts = inter.assign(timestamp=pd.to_datetime(inter["timestamp"], utc=True))
             m.fold_in_users(inter_ts)
-    card = {**{k: v for k, v in base.card.items() if k in ("why", "metrics", "n_interactions")},
+    card = {**{k: v for k, v in base.card.items() if k in ("why", "metrics", "n_interactions", "train_options")},
             "mode": "fold-in", "base_version": base.version, "events_until": _events_until(events, since),
             "events_folded": int(len(inter)), "new_users": len(new_users), "new_items": int(len(new_items))}
     result = TrainResult(mode="fold-in")
@@ -299,16 +275,3 @@ def retrain(settings: Settings, *, promote: bool | None = False, full: bool = Fa
     result.notes.append(f"{len(inter)} interactions folded in ({len(new_users)} new users, "
                         f"{len(new_items)} new items) on top of {base.version}")
     return result
-
-
-def train_all(settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
-    """``shopsense train``: the built-in NLP tasks (when that module is installed) and the serving models."""
-    out: dict[str, Any] = {}
-    try:
-        from shopsense.nlp.builtin.train_all import train_builtin
-    except ImportError:
-        out["nlp"] = "skipped: shopsense.nlp.builtin is not available"
-    else:
-        out["nlp"] = train_builtin(settings)
-    out["recommenders"] = train_recommenders(settings, progress=progress)
-    return out

@@ -61,6 +61,18 @@ class EmbeddingCache:
         with self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
 
+    def forget(self, texts: Sequence[str]) -> int:
+        """Delete the vectors of ``texts`` under every model (an erasure); how many rows went."""
+        hashes = list(dict.fromkeys(text_hash(t) for t in texts))
+        removed = 0
+        with self._conn:
+            for start in range(0, len(hashes), _CHUNK):
+                chunk = hashes[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                removed += self._conn.execute(f"DELETE FROM embeddings WHERE text_hash IN ({marks})", chunk).rowcount
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 

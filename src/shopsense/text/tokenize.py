@@ -15,10 +15,11 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from shopsense.core.language import has_han
+
 if TYPE_CHECKING:
     import jieba
 
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Words, with inner apostrophes ("don't") and decimal points ("3.5mm") kept inside the token.
 _WORD_RE = re.compile(r"[^\W_]+(?:(?:['’]|\.(?=\d))[^\W_]+)*")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
@@ -69,7 +70,7 @@ def tokenize(text: str | None, lang: str | None = None) -> list[str]:
     """
     if not text:
         return []
-    if lang == "zh" or _HAN_RE.search(text):
+    if lang == "zh" or has_han(text):
         return [tok.lower() for tok in _jieba_words(text)]
     return [tok.lower() for tok in _WORD_RE.findall(text)]
 

@@ -2,69 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import threading
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from shopsense.api.deps import get_holder, get_settings_dep, get_store, require_admin
+from shopsense.api.deps import WorkspaceDep, get_holder, get_settings_dep, require_admin
 from shopsense.api.errors import ApiError
 from shopsense.core.settings import Settings
-from shopsense.core.store import Store
 from shopsense.registry import NotFoundError, Registry, RegistryError, check_model_name
+from shopsense.serving.erasure import erase_user, retire_user_models
+from shopsense.serving.jobs import Jobs
+from shopsense.serving.pipeline import TrainOptions, train_all
 from shopsense.serving.runtime import ModelHolder
-from shopsense.serving.training import retrain
+from shopsense.serving.training import RECOMMENDER
+from shopsense.serving.workspace import Workspace
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 ModelName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 
-class Jobs:
-    """One background job at a time (retraining is CPU-heavy on a 2-core box); remembers the last ones."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self._running: str | None = None
-
-    def start(self, kind: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        with self._lock:
-            if self._running is not None:
-                raise ApiError(409, f"job {self._running} is still running; try again when it ends", field="job")
-            job_id = uuid.uuid4().hex[:12]
-            job = {"id": job_id, "kind": kind, "status": "running", "started_at": _now(), "result": None,
-                   "error": None}
-            self.jobs[job_id] = job
-            self._running = job_id
-        threading.Thread(target=self._run, args=(job, work), name=f"shopsense-{kind}", daemon=True).start()
-        return dict(job)
-
-    def _run(self, job: dict[str, Any], work: Callable[[], dict[str, Any]]) -> None:
-        try:
-            job["result"] = work()
-            job["status"] = "done"
-        except Exception as exc:  # reported through the job, and logged (masked) with its traceback
-            log.exception("job %s failed", job["id"])
-            job.update(status="failed", error=str(exc))
-        finally:
-            job["finished_at"] = _now()
-            with self._lock:
-                self._running = None
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def _jobs(request: Request) -> Jobs:
-    return request.app.state.jobs
+    return request.app.state.workspace.jobs
 
 
 class RetrainIn(BaseModel):
@@ -72,7 +35,8 @@ class RetrainIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    promote: bool = False
+    promote: bool | None = Field(default=None, description="true: always promote; false: never; null "
+                                 "(default): promote each model that is not worse than production on validation")
     full: bool = False
 
 
@@ -84,30 +48,29 @@ class PromoteIn(BaseModel):
     version: str = Field(default="latest", min_length=1, max_length=20, pattern=r"^(latest|v?\d{1,8})$")
 
 
-def _summary(result: Any, holder: ModelHolder | None = None) -> dict[str, Any]:
-    if holder is not None and result.promoted:
-        holder.load()  # serve the promoted version now rather than at the next registry check
-    return {"mode": result.mode, "promoted": result.promoted, "notes": result.notes,
-            "recommender": result.recommender.version if result.recommender else None,
-            "search": result.search.version if result.search else None}
+def _retrain(workspace: Workspace, body: RetrainIn) -> dict[str, Any]:
+    try:
+        card = workspace.registry.get(RECOMMENDER, "latest").card
+    except NotFoundError:
+        card = {}
+    options = TrainOptions.from_card(card, fold_in=not body.full, promote=body.promote, opinions=True)
+    return train_all(workspace, options).as_dict()
 
 
 @router.post("/retrain", status_code=202)
-def start_retrain(body: RetrainIn, settings: Annotated[Settings, Depends(get_settings_dep)],
-                  jobs: Annotated[Jobs, Depends(_jobs)],
-                  holder: Annotated[ModelHolder, Depends(get_holder)]) -> dict[str, Any]:
-    """Start folding new events into the models (a background job; poll ``GET /v1/admin/jobs/{id}``)."""
-    return jobs.start("retrain", lambda: _summary(retrain(settings, promote=body.promote, full=body.full), holder))
+def start_retrain(body: RetrainIn, workspace: WorkspaceDep) -> dict[str, Any]:
+    """Queue a retrain from the store and the events (a background job; poll ``GET /v1/admin/jobs/{id}``)."""
+    return workspace.jobs.start("retrain", lambda: _retrain(workspace, body))
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: Annotated[str, Path(min_length=1, max_length=64)],
                jobs: Annotated[Jobs, Depends(_jobs)]) -> dict[str, Any]:
     """A background job's status and result."""
-    job = jobs.jobs.get(job_id)
+    job = jobs.get(job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id!r}", field="job_id")
-    return dict(job)
+    return job
 
 
 @router.get("/models")
@@ -155,28 +118,31 @@ def rollback(model: ModelName, settings: Annotated[Settings, Depends(get_setting
     return _alias_change(settings, holder, lambda r: r.rollback(model))
 
 
-def _erase_conversations(store: Store, user_id: str) -> dict[str, int]:
-    """The assistant's sessions and hand-over tickets of the user (its own tables on the same database)."""
-    from shopsense.assistant.state import SessionStore
+UserIdPath = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")]
+UserIdQuery = Annotated[str, Query(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$",
+                                   description="The user's id exactly as the events API took it ('/' included).")]
 
-    return SessionStore(store.engine).delete_user(user_id)
+
+async def _erase(workspace: Workspace, user_id: str) -> dict[str, Any]:
+    report = await run_in_threadpool(erase_user, workspace, user_id, retrain=False)
+    job = workspace.jobs.start("erase-retrain", lambda: _retire(workspace, user_id, report.texts))
+    return {**report.as_dict(), "retrain_job": job}
+
+
+def _retire(workspace: Workspace, user_id: str, texts: list[str]) -> dict[str, Any]:
+    retrained, retired = retire_user_models(workspace, user_id, texts)
+    return {"retrained": retrained, "retired": retired}
+
+
+@router.delete("/users")
+async def delete_user_by_query(user_id: UserIdQuery, workspace: WorkspaceDep) -> dict[str, Any]:
+    """Erase a user whose id a path cannot hold (``?user_id=a/b``); the same as ``DELETE /v1/admin/users/{id}``."""
+    return await _erase(workspace, user_id)
 
 
 @router.delete("/users/{user_id}")
-async def delete_user(user_id: Annotated[str, Path(min_length=1, max_length=255)],
-                      store: Annotated[Store, Depends(get_store)],
-                      settings: Annotated[Settings, Depends(get_settings_dep)],
-                      jobs: Annotated[Jobs, Depends(_jobs)],
-                      holder: Annotated[ModelHolder, Depends(get_holder)]) -> dict[str, Any]:
-    """Erase a user from the store and the event log (one transaction), then refit and promote the models
-    without them (a background job), so no served model keeps what it learned from that user."""
-    removed = await run_in_threadpool(store.delete_user, user_id)
-    removed.update(await run_in_threadpool(_erase_conversations, store, user_id))
-    job = None
-    if any(removed.values()):
-        try:
-            job = jobs.start("erase-retrain",
-                             lambda: _summary(retrain(settings, promote=True, full=True), holder))
-        except ApiError:
-            job = {"status": "not started: another job is running; run `shopsense retrain --full --promote`"}
-    return {"user_id": user_id, "removed": removed, "retrain_job": job}
+async def delete_user(user_id: UserIdPath, workspace: WorkspaceDep) -> dict[str, Any]:
+    """Erase a user everywhere: the store and event log, assistant sessions and tickets, opinion indexes and
+    caches at once; then a queued job (never skipped) retrains the models without them and retires every
+    registry version that holds them, so no rollback can serve them again."""
+    return await _erase(workspace, user_id)

@@ -2,14 +2,13 @@
 (server-sent events), thumbs up/down ``POST /v1/chat/feedback`` (a ``chat_feedback`` event), a session's
 transcript, and the hand-over tickets for the shop's staff (admin).
 
-The :class:`~shopsense.assistant.assistant.Assistant` is built on first use and kept for the process
-(models load once); it shares the app's model holder and store.
+The :class:`~shopsense.assistant.assistant.Assistant` comes from the process's ``Workspace`` (built on first
+use, rebuilt when the store or the intent model changes).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -23,7 +22,6 @@ from shopsense.api.errors import ApiError
 from shopsense.assistant.assistant import MAX_MESSAGE_CHARS, Assistant, AssistantError
 
 router = APIRouter(prefix="/v1", tags=["assistant"])
-_build_lock = threading.Lock()
 _SESSION = r"^[A-Za-z0-9_.:\-]{1,128}$"
 
 
@@ -80,22 +78,11 @@ class FeedbackOut(BaseModel):
 
 
 def get_assistant(request: Request) -> Assistant:
-    """The app's assistant, built once (loads the intent, sentiment and FAQ models; 503 until trained)."""
-    app = request.app
-    assistant = getattr(app.state, "assistant", None)
-    if assistant is not None:
-        return assistant
-    with _build_lock:
-        assistant = getattr(app.state, "assistant", None)
-        if assistant is None:
-            holder = app.state.models
-            holder.maybe_reload()
-            try:
-                assistant = Assistant.from_settings(app.state.settings, holder=holder, store=app.state.store)
-            except AssistantError as exc:
-                raise ApiError(exc.status, str(exc), field=exc.field) from None
-            app.state.assistant = assistant
-    return assistant
+    """The workspace's assistant (loads the intent, sentiment and FAQ models once; 503 until trained)."""
+    try:
+        return request.app.state.workspace.assistant()
+    except AssistantError as exc:
+        raise ApiError(exc.status, str(exc), field=exc.field) from None
 
 
 async def _assistant(request: Request) -> Assistant:
@@ -148,7 +135,7 @@ async def chat_feedback(body: FeedbackIn, request: Request, assistant: Assistant
     except AssistantError as exc:
         raise _api_error(exc) from None
     event["event_id"] = f"chatfb:{body.session_id}:{body.turn}"  # one vote per reply; a retry is harmless
-    stored = await run_in_threadpool(request.app.state.store.append_events, [event])
+    stored = await run_in_threadpool(request.app.state.workspace.store.append_events, [event])
     if stored:
         request.app.state.metrics.events.labels("chat_feedback").inc()
     return FeedbackOut(event_id=event["event_id"], stored=bool(stored))

@@ -18,7 +18,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Models are not loaded yet (the body says why)."}})
 def readyz(request: Request) -> JSONResponse:
     """Ready when the production recommender (and the search index, if published) are loaded."""
-    holder = request.app.state.models
+    holder = request.app.state.workspace.models
     holder.maybe_reload()
     state = holder.state
     if state is None:
@@ -33,7 +33,7 @@ def readyz(request: Request) -> JSONResponse:
 def metrics(request: Request) -> Response:
     """Request counts, latencies and served model versions in the Prometheus text format."""
     m = request.app.state.metrics
-    state = request.app.state.models.state
+    state = request.app.state.workspace.models.state
     m.model_version.clear()
     if state is not None:
         m.model_version.labels("recommender", state.production.version).set(1)

@@ -9,7 +9,6 @@ auditor is fitted once per index.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
@@ -19,14 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from shopsense.api.deps import app_singleton, get_settings_dep, get_store, require_read
+from shopsense.api.deps import require_read
 from shopsense.api.errors import ApiError
-from shopsense.core.settings import Settings
-from shopsense.core.store import Store
 from shopsense.marketing.alerts import detect_alerts
 from shopsense.marketing.aspects import OpinionIndex
 from shopsense.marketing.audit import DescriptionAuditor
-from shopsense.marketing.opinion_store import build_error, ready_opinions
 
 ItemId = Annotated[str, Path(min_length=1, max_length=255)]
 Freq = Literal["W", "M", "Q", "Y"]
@@ -38,55 +34,32 @@ api = APIRouter(tags=["insights"], dependencies=[Depends(require_read)])
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
 
 
-class _Auditors:
-    """The description auditor of the current opinion index (refitted when the index changes)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: int | None = None
-        self._auditor: DescriptionAuditor | None = None
-        self.items: pd.DataFrame | None = None
-
-    def get(self, settings: Settings, store: Store, index: OpinionIndex) -> DescriptionAuditor:
-        with self._lock:
-            if self._auditor is None or self._key != id(index):
-                self.items = store.load().items
-                self._auditor = DescriptionAuditor(cache_dir=str(settings.cache_dir)).fit(self.items, index)
-                self._key = id(index)
-            return self._auditor
-
-
-def _auditors(request: Request) -> _Auditors:
-    return app_singleton(request, "insight_auditors", _Auditors)
-
-
-async def _index(settings: Settings, store: Store) -> OpinionIndex:
+async def _index(request: Request) -> OpinionIndex:
     """The opinion index, or 503 with Retry-After while its first build runs in the background."""
-    index = await run_in_threadpool(ready_opinions, settings, store)
+    opinions = request.app.state.workspace.opinions
+    index = await run_in_threadpool(opinions.ready)
     if index is None:
-        failed = build_error(settings, store)
+        failed = await run_in_threadpool(opinions.build_error)
         reason = f"the last build failed ({failed}); retrying" if failed else "first use: a minute or two"
         raise ApiError(503, f"the opinion index is being built from the store's reviews ({reason}); "
                        "try again shortly", headers={"Retry-After": "30"})
     return index
 
 
-async def _auditor(request: Request, settings: Settings, store: Store) -> DescriptionAuditor:
-    index = await _index(settings, store)
-    return await run_in_threadpool(_auditors(request).get, settings, store, index)
+async def _auditor(request: Request) -> DescriptionAuditor:
+    index = await _index(request)
+    return await run_in_threadpool(request.app.state.workspace.auditor, index)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-StoreDep = Annotated[Store, Depends(get_store)]
 
 
 @api.get("/v1/insights/items/{item_id}")
-async def item_insights(request: Request, item_id: ItemId, settings: SettingsDep, store: StoreDep,
+async def item_insights(request: Request, item_id: ItemId,
                         top: Annotated[int, Query(ge=1, le=50)] = 5,
                         quotes: Annotated[int, Query(ge=0, le=5)] = 2) -> dict[str, Any]:
     """An item's aspects (mentions, positive/neutral/negative, negative share), top praised and criticised
     aspects with quotes, and its quarterly trend."""
-    auditor = await _auditor(request, settings, store)
+    auditor = await _auditor(request)
     if item_id not in auditor.index_:
         raise ApiError(404, f"unknown item {item_id!r}", field="item_id")
     index = auditor.opinions_
@@ -98,7 +71,7 @@ async def item_insights(request: Request, item_id: ItemId, settings: SettingsDep
 
 
 @api.get("/v1/insights/alerts")
-async def alerts(settings: SettingsDep, store: StoreDep, freq: Freq = "M",
+async def alerts(request: Request, freq: Freq = "M",
                  by: Literal["item", "brand", "category"] | None = None,
                  since: Annotated[str | None, Query(max_length=40, description="windows from this date")] = None,
                  aspect: Annotated[str | None, Query(max_length=100)] = None,
@@ -110,7 +83,7 @@ async def alerts(settings: SettingsDep, store: StoreDep, freq: Freq = "M",
             pd.Timestamp(since)
         except ValueError as exc:
             raise ApiError(422, f"not a date: {since!r} (use YYYY-MM-DD)", field="since") from exc
-    index = await _index(settings, store)
+    index = await _index(request)
     found = await run_in_threadpool(detect_alerts, index.mentions, freq, 24, alpha, 5, 8, min_rise,
                                     [aspect] if aspect else None, by, since)
     return {"alerts": [a.as_dict() for a in found], "freq": freq, "alpha": alpha, "min_rise": min_rise,
@@ -118,20 +91,20 @@ async def alerts(settings: SettingsDep, store: StoreDep, freq: Freq = "M",
 
 
 @api.get("/v1/audit/items/{item_id}")
-async def audit_item(request: Request, item_id: ItemId, settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
+async def audit_item(request: Request, item_id: ItemId) -> dict[str, Any]:
     """What the item's description leaves out (review aspects, attributes of similar items), its readability
     and length, a suggested rewrite, and its gain score."""
-    auditor = await _auditor(request, settings, store)
+    auditor = await _auditor(request)
     if item_id not in auditor.index_:
         raise ApiError(404, f"unknown item {item_id!r}", field="item_id")
     return (await run_in_threadpool(auditor.audit, item_id)).as_dict()
 
 
 @api.get("/v1/audit/ranking")
-async def audit_ranking(request: Request, settings: SettingsDep, store: StoreDep,
+async def audit_ranking(request: Request,
                         top: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
     """The items that would gain most from a better description, highest score first."""
-    auditor = await _auditor(request, settings, store)
+    auditor = await _auditor(request)
     ranked = await run_in_threadpool(auditor.rank, top)
     return {"items": [a.as_dict() for a in ranked]}
 
@@ -152,12 +125,12 @@ def _scope(item: str, brand: str, category: str) -> dict[str, str | None]:
 
 
 @pages.get("/admin/opinions", response_class=HTMLResponse)
-async def opinions_page(request: Request, settings: SettingsDep, store: StoreDep,
+async def opinions_page(request: Request,
                         item: Annotated[str, Query(max_length=255)] = "",
                         brand: Annotated[str, Query(max_length=200)] = "",
                         category: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     try:
-        auditor = await _auditor(request, settings, store)
+        auditor = await _auditor(request)
     except ApiError as exc:
         if exc.status != 503:
             raise
@@ -183,12 +156,12 @@ async def opinions_page(request: Request, settings: SettingsDep, store: StoreDep
 
 
 @pages.get("/admin/opinions/trend.png")
-async def trend_chart(settings: SettingsDep, store: StoreDep, item: Annotated[str, Query(max_length=255)] = "",
+async def trend_chart(request: Request, item: Annotated[str, Query(max_length=255)] = "",
                       brand: Annotated[str, Query(max_length=200)] = "",
                       category: Annotated[str, Query(max_length=200)] = "") -> Response:
     from shopsense.marketing.opinion_charts import trend_png
 
-    index = await _index(settings, store)
+    index = await _index(request)
     where = _scope(item, brand, category)
     trend = index.trend(freq="Q", top=5, **where)
     png = await run_in_threadpool(trend_png, trend, f"Aspect trends: {item or brand or category or 'all reviews'}")

@@ -1,64 +1,23 @@
 """Text analysis: ``POST /v1/nlp/sentiment``, ``/v1/nlp/classify`` (intent, category), ``/v1/nlp/entities``.
 
-Trained tasks come from the registry (``shopsense.nlp.tasks.load_task``) and are loaded on first use.
+Trained tasks are the workspace's production versions (loaded on first use, reloaded after a promotion).
 Sentiment falls back to the VADER/SnowNLP lexicon when no sentiment model is trained, and says so.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from shopsense.api.deps import require_read
+from shopsense.api.deps import WorkspaceDep, require_read
 from shopsense.api.errors import ApiError
 from shopsense.api.schemas import ClassifyIn, EntitiesOut, EntityOut, LabelOut, TextIn
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/nlp", tags=["nlp"], dependencies=[Depends(require_read)])
-
-
-class NlpModels:
-    """Lazily loaded NLP tasks and the entity extractor of one app (kept in ``app.state``)."""
-
-    def __init__(self, settings: Any, store: Any) -> None:
-        self.settings, self.store = settings, store
-        self._tasks: dict[str, Any] = {}
-        self._extractor: Any = None
-        self._lock = threading.Lock()
-
-    def task(self, name: str) -> Any | None:
-        with self._lock:
-            if name not in self._tasks:
-                self._tasks[name] = self._load(name)
-            return self._tasks[name]
-
-    def _load(self, name: str) -> Any | None:
-        try:
-            from shopsense.nlp.tasks import load_task
-            from shopsense.registry import Registry
-        except ImportError:
-            return None
-        try:
-            return load_task(name, Registry(self.settings.artifacts_dir))
-        except (LookupError, OSError, ValueError, RuntimeError) as exc:  # not trained (or unreadable) here
-            log.info("nlp task %s unavailable: %s", name, exc)
-            return None
-
-    def extractor(self) -> Any:
-        with self._lock:
-            if self._extractor is None:
-                from shopsense.nlp.entities import EntityExtractor
-
-                self._extractor = EntityExtractor.from_store(self.store.load())
-            return self._extractor
-
-
-def _nlp(request: Request) -> NlpModels:
-    return request.app.state.nlp
 
 
 def _predict(task: Any, name: str, text: str) -> LabelOut:
@@ -72,7 +31,7 @@ def _predict(task: Any, name: str, text: str) -> LabelOut:
 
 
 def _lexicon(text: str) -> LabelOut:
-    from shopsense.recommend.features import lexicon_sentiment
+    from shopsense.nlp.lexicon import lexicon_sentiment
 
     polarity = float(lexicon_sentiment([text])[0])
     label = "positive" if polarity >= 0.05 else "negative" if polarity <= -0.05 else "neutral"
@@ -81,18 +40,18 @@ def _lexicon(text: str) -> LabelOut:
 
 
 @router.post("/sentiment", response_model=LabelOut)
-async def sentiment(body: TextIn, nlp: Annotated[NlpModels, Depends(_nlp)]) -> LabelOut:
+async def sentiment(body: TextIn, workspace: WorkspaceDep) -> LabelOut:
     """Positive, negative or neutral, with the model's confidence."""
-    task = await run_in_threadpool(nlp.task, "sentiment")
+    task = await run_in_threadpool(workspace.nlp_task, "sentiment")
     if task is None:
         return await run_in_threadpool(_lexicon, body.text)
     return await run_in_threadpool(_predict, task, "sentiment", body.text)
 
 
 @router.post("/classify", response_model=LabelOut)
-async def classify(body: ClassifyIn, nlp: Annotated[NlpModels, Depends(_nlp)]) -> LabelOut:
+async def classify(body: ClassifyIn, workspace: WorkspaceDep) -> LabelOut:
     """The intent of a customer message, or the catalog category of a product text."""
-    task = await run_in_threadpool(nlp.task, body.task)
+    task = await run_in_threadpool(workspace.nlp_task, body.task)
     if task is None:
         raise ApiError(404, f"the {body.task!r} model is not trained in this workspace; run `shopsense train`",
                        field="task")
@@ -100,10 +59,10 @@ async def classify(body: ClassifyIn, nlp: Annotated[NlpModels, Depends(_nlp)]) -
 
 
 @router.post("/entities", response_model=EntitiesOut)
-async def entities(body: TextIn, nlp: Annotated[NlpModels, Depends(_nlp)]) -> EntitiesOut:
+async def entities(body: TextIn, workspace: WorkspaceDep) -> EntitiesOut:
     """Order ids, money and price ranges, colours, sizes, brands, categories, places, names (emails and
     phone numbers masked)."""
-    extractor = await run_in_threadpool(nlp.extractor)
+    extractor = await run_in_threadpool(workspace.entities)
     found = await run_in_threadpool(extractor.extract, body.text)
     return EntitiesOut(entities=[EntityOut(type=e.type, text=e.text, start=e.start, end=e.end,
                                            value=_plain(e.value)) for e in found])

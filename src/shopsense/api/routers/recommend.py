@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[Depends
 
 K = Annotated[int, Query(ge=1, le=100, description="How many items.")]
 Price = Query(ge=0, le=1e9, allow_inf_nan=False)
-Category = Query(min_length=1, max_length=200, description="Category path prefix, e.g. 'Hobbies'.")
+Category = Query(min_length=1, max_length=200,
+                 description="Category path prefix, any case: 'Hobbies', 'hobbies > models' and 'Hobb' all match "
+                             "'Hobbies > Models' (the same on search and recommendations).")
 ItemId = Annotated[str, Path(min_length=1, max_length=255)]
 
 

@@ -36,7 +36,5 @@ async def search(
     hits = await run_in_threadpool(state.search.engine.search, q, k, filters)
     items = []
     for h in hits:
-        how = [name for name, rank in (("keywords", h.lexical_rank), ("meaning", h.dense_rank)) if rank]
-        explanation = f"Matches your search by {' and '.join(how)}." if how else None
-        items.append(ItemOut(**state.catalog.item(h.item_id), score=round(h.score, 6), explanation=explanation))
+        items.append(ItemOut(**state.catalog.item(h.item_id), score=round(h.score, 6), explanation=h.explanation))
     return ItemsResponse(items=items, model_version=state.search.version, variant="production", source="search")

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shopsense.core.atomic import write_text_atomic
+
 
 def machine() -> dict[str, Any]:
     """Date, CPU count and model, Python and platform: printed with every benchmark's figures."""
@@ -50,10 +52,7 @@ def write_json(path: Path | None, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``path`` atomically (no-op when ``path`` is None)."""
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str))
 
 
 @contextmanager

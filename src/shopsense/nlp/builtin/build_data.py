@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from shopsense.core.atomic import write_bytes_atomic
 from shopsense.nlp.builtin import sentiment as s
 
 BITEXT_SOURCE = "bitext-customer-support/bitext_20k_utterances_intents.csv"
@@ -70,18 +69,6 @@ def build(shared: Path) -> dict[str, bytes]:
     return out
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; shipped data is world-readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, required=True, help="the reference data directory")
@@ -96,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             if not target.is_file() or target.read_bytes() != data:
                 differ.append(name)
         else:
-            _write_atomic(target, data)
+            write_bytes_atomic(target, data, mode=0o644)  # shipped data is world-readable
             print(f"wrote {target} ({len(data):,} bytes)")
     if differ:
         print(f"differs from a fresh build: {', '.join(differ)}", file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ import pandas as pd
 from shopsense.core.settings import Settings
 from shopsense.nlp.builtin import category, intent, sentiment
 from shopsense.nlp.builtin.resources import cap_per_label
-from shopsense.registry import ModelVersion, Registry
+from shopsense.registry import CARD_FILE, ModelVersion, Registry
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ RECIPES: dict[str, Recipe] = {
     "category": Recipe(encoder_backend="onnx"),
 }
 ENGLISH_SHARE_FOR_MINILM = 0.95
+# The store's own reviews are added to the shipped sentiment samples only when there are enough of them to
+# change the model; below this the cached model trained on the shipped samples alone is used.
+MIN_STORE_REVIEWS_FOR_SENTIMENT = 2000
+CACHE_FORMAT = "builtin-cache-1"
 
 
 def category_backend(frame: pd.DataFrame) -> str:
@@ -127,14 +132,18 @@ def _load_store(settings: Settings) -> Any:
 
 
 def train_builtin(settings: Settings, tasks: Sequence[str] | None = None, quick: bool = False,
-                  on_step: Callable[[str], None] | None = None) -> dict[str, ModelVersion]:
+                  on_step: Callable[[str], None] | None = None,
+                  promote: bool | None = None) -> dict[str, ModelVersion]:
     """Train the built-in tasks into ``Registry(settings.artifacts_dir)``; returns the new versions.
+
+    A task whose production version was trained on the same data, options and code is skipped (not in the
+    result). A task trained on packaged data only is trained once per machine and reused from
+    ``settings.builtin_cache``. ``promote``: None promotes a task's first version only; False never.
 
     ``tasks`` None means every task the workspace can train: ``category`` is skipped (with a message)
     when the workspace has no categorised products. Raises :class:`BuiltinTrainingError`, before
     training anything, for an unknown task or an explicitly requested task that cannot be trained.
     """
-    from shopsense.nlp.training import train_task
 
     step = on_step or (lambda message: log.info(message))
     explicit = tasks is not None
@@ -158,12 +167,21 @@ def train_builtin(settings: Settings, tasks: Sequence[str] | None = None, quick:
                 frame = _sample(frame, QUICK_CATEGORY_ROWS, settings.seed)
             data["category"] = (frame, {"source": f"workspace items (category level {frame.attrs['level']})",
                                         "encoder_backend": category_backend(frame)})
+    packaged_only = {"intent"}
     if "sentiment" in wanted:
         reviews = store.reviews if store is not None else None
-        frame = sentiment.sentiment_dataset(reviews, seed=settings.seed)
+        own = sentiment.workspace_sentiment(reviews)
+        if len(own) >= MIN_STORE_REVIEWS_FOR_SENTIMENT:
+            frame = sentiment.sentiment_dataset(reviews, seed=settings.seed)
+            source = f"shipped review samples (en, zh) + {len(own)} workspace reviews"
+        else:
+            frame = sentiment.sentiment_dataset(None, seed=settings.seed)
+            source = (f"shipped review samples (en, zh); the workspace's {len(own)} rated reviews are fewer than "
+                      f"{MIN_STORE_REVIEWS_FOR_SENTIMENT}, too few to change the model")
+            packaged_only.add("sentiment")
         if quick:
             frame = _sample(frame, QUICK_SENTIMENT_ROWS, settings.seed)
-        data["sentiment"] = (frame, {"source": "shipped review samples (en, zh) + workspace reviews"})
+        data["sentiment"] = (frame, {"source": source})
     if "intent" in wanted:
         frame, oos_texts = intent_training_data(quick=quick, seed=settings.seed)
         data["intent"] = (frame, {"source": "bitext + shopping intents + out-of-scope (en, zh)",
@@ -173,10 +191,99 @@ def train_builtin(settings: Settings, tasks: Sequence[str] | None = None, quick:
     registry = Registry(settings.artifacts_dir)
     for name in wanted:
         frame, extra = data[name]
+        options = {**RECIPES[name].options(), **(QUICK_OPTIONS if quick else {}), **extra}
+        key = _cache_key(name, frame, options, settings.seed)
+        current = _current_card(registry, name)
+        if current is not None and current.get("builtin_key") == key:
+            step(f"{name}: unchanged since {registry.production_version(name)} (same data, code and encoder)")
+            continue
+        cached = settings.builtin_cache / f"{name}-{key}" if name in packaged_only else None
+        if cached is not None and (cached / CARD_FILE).exists():
+            step(f"{name}: reusing the model trained on the packaged data ({cached})")
+            versions[name] = _publish_cached(registry, name, cached)
+            continue
         step(f"{name}: {len(frame)} examples, {frame['label'].nunique()} labels"
              f"{' (quick sample)' if quick else ''}")
-        options = {**RECIPES[name].options(), **(QUICK_OPTIONS if quick else {}), **extra}
-        versions[name] = train_task(
-            name, frame, "text", "label", registry, seed=settings.seed, cache_dir=str(settings.cache_dir),
-            on_step=lambda message, name=name: step(f"{name}: {message}"), **options)
+        versions[name] = _train(name, frame, options, key, registry, settings,
+                                lambda message, name=name: step(f"{name}: {message}"))
+        if cached is not None:
+            _save_to_cache(versions[name], cached)
+    for name, version in versions.items():
+        if promote or (promote is None and registry.production_version(name) is None):
+            registry.promote(name, version.version)
     return versions
+
+
+def _train(name: str, frame: pd.DataFrame, options: dict[str, Any], key: str, registry: Registry,
+           settings: Settings, step: Callable[[str], None]) -> ModelVersion:
+    from shopsense.nlp.training import fit_task, publish_task
+
+
+    trained = fit_task(name, frame, "text", "label", seed=settings.seed, cache_dir=str(settings.cache_dir),
+                       on_step=step, **options)
+    trained.card["builtin_key"] = key
+    return publish_task(trained, registry, promote=False)
+
+
+def _cache_key(name: str, frame: pd.DataFrame, options: dict[str, Any], seed: int) -> str:
+    """What a built-in model depends on: its data, options, encoder, seed and the shopsense version."""
+    import hashlib
+    import json
+
+    import shopsense
+    from shopsense.nlp.training import content_sha256
+
+    shown = {k: (content_sha256(v, v) if k == "oos_texts" else v) for k, v in options.items() if k != "source"}
+    payload = json.dumps([CACHE_FORMAT, name, shopsense.__version__, _code_digest(), seed, shown,
+                          content_sha256(frame["text"].tolist(), frame["label"].tolist())], sort_keys=True,
+                         default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _code_digest() -> str:
+    """The source of the code a built-in head depends on: a change to it trains the head again."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for relative in ("nlp/classifier.py", "nlp/training.py", "nlp/builtin", "text/encoder.py",
+                     "text/model_files.py", "core/cleaning.py", "core/pii.py"):
+        target = root / relative
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            if path.exists():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _current_card(registry: Registry, name: str) -> dict[str, Any] | None:
+    try:
+        return registry.get(name, "production").card if registry.production_version(name) else None
+    except LookupError:
+        return None
+
+
+def _publish_cached(registry: Registry, name: str, cached: Path) -> ModelVersion:
+    import json
+    import shutil
+
+    card = json.loads((cached / CARD_FILE).read_text(encoding="utf-8"))
+    with registry.staging(name) as stage:
+        for path in cached.iterdir():
+            if path.name != CARD_FILE:
+                (shutil.copytree if path.is_dir() else shutil.copy2)(path, stage.path / path.name)
+        stage.card = {k: v for k, v in card.items() if k not in ("files", "version", "model", "created_at")}
+        stage.card["reused_from_cache"] = str(cached)
+    assert stage.version is not None
+    return stage.version
+
+
+def _save_to_cache(version: ModelVersion, cached: Path) -> None:
+    import shutil
+
+    from shopsense.core.atomic import atomic_directory
+
+    if cached.exists():
+        return
+    with atomic_directory(cached) as tmp:
+        for path in version.path.iterdir():
+            (shutil.copytree if path.is_dir() else shutil.copy2)(path, tmp / path.name)

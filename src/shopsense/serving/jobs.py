@@ -1,0 +1,80 @@
+"""Background jobs of one workspace (retraining after events or an erasure): a FIFO queue with one worker.
+
+Retraining is CPU-heavy on a 2-core box, so jobs run one at a time, in the order they were queued; a job
+is never dropped because another one runs (an erasure's retrain waits its turn instead of being skipped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+_KEEP = 200  # finished jobs remembered for GET /v1/admin/jobs/{id}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Jobs:
+    """Queued background work with its status: ``queued`` -> ``running`` -> ``done`` | ``failed``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self._queue: queue.Queue[tuple[dict[str, Any], Callable[[], dict[str, Any]]]] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def start(self, kind: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Queue ``work``; returns the job's record (poll :meth:`get`)."""
+        job = {"id": uuid.uuid4().hex[:12], "kind": kind, "status": "queued", "queued_at": _now(),
+               "started_at": None, "result": None, "error": None}
+        with self._lock:
+            self.jobs[job["id"]] = job
+            while len(self.jobs) > _KEEP:
+                oldest = next(iter(self.jobs))
+                if self.jobs[oldest]["status"] in ("queued", "running"):
+                    break
+                del self.jobs[oldest]
+            self._queue.put((job, work))
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run, name="shopsense-jobs", daemon=True)
+                self._worker.start()
+        return dict(job)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            return dict(job) if job is not None else None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every queued job has finished (tests, and the CLI before it exits)."""
+        self._queue.join() if timeout is None else _join(self._queue, timeout)
+
+    def _run(self) -> None:
+        while True:
+            job, work = self._queue.get()  # a daemon thread: it waits for the next job for the process's life
+            job.update(status="running", started_at=_now())
+            try:
+                job["result"] = work()
+                job["status"] = "done"
+            except Exception as exc:  # reported through the job, and logged (masked) with its traceback
+                log.exception("job %s failed", job["id"])
+                job.update(status="failed", error=str(exc))
+            finally:
+                job["finished_at"] = _now()
+                self._queue.task_done()
+
+
+def _join(q: queue.Queue[Any], timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while q.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.05)
