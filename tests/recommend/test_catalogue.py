@@ -11,8 +11,7 @@ from shopsense.recommend.catalogue import (
     model_class,
 )
 from shopsense.recommend.evaluation import all_specs
-from shopsense.recommend.features import base_model
-from shopsense.recommend.hybrid import DEFAULT_BASES
+from shopsense.recommend.hybrid import DEFAULT_BASES, base_model
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

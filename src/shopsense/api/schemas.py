@@ -6,26 +6,24 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from shopsense.core.records import INTERACTION_EVENTS, RATING_MAX, RATING_MIN, EventType
+from shopsense.core.records import INTERACTION_EVENTS, PUBLIC_ITEM_FIELDS, RATING_MAX, RATING_MIN, EventType, Item
 
 Id = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
 MAX_BATCH = 1000
 
 
-class ItemOut(BaseModel):
-    """One item of a list: recommendations, similar items and search results all use this shape."""
+def _item_field(name: str) -> tuple[Any, Any]:
+    """An :class:`Item` field as a response field: ids and titles required, the rest optional."""
+    annotation = Item.model_fields[name].annotation
+    return (annotation, ...) if name in ("item_id", "title") else (annotation | None, None)
 
-    item_id: str
-    title: str
-    price: float | None = None
-    currency: str | None = None
-    category: str | None = None
-    brand: str | None = None
-    image_url: str | None = None
-    score: float
-    explanation: str | None = None
+
+ItemOut = create_model(
+    "ItemOut", __doc__="One item of a list: recommendations, similar items and search results all use this shape.",
+    **{name: _item_field(name) for name in PUBLIC_ITEM_FIELDS}, score=(float, ...),
+    explanation=(str | None, None))
 
 
 class ItemsResponse(BaseModel):

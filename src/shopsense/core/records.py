@@ -42,6 +42,10 @@ class Item(_Record):
     image_url: str = ""
 
 
+# The fields of an item that a shopper-facing list shows (the API's ItemOut is built from these).
+PUBLIC_ITEM_FIELDS: tuple[str, ...] = ("item_id", "title", "price", "currency", "category", "brand", "image_url")
+
+
 class Interaction(_Record):
     """One thing a user did with an item (a review also counts as one)."""
 

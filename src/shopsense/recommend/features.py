@@ -12,12 +12,10 @@
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -264,31 +262,10 @@ def pair_features(ctx: PairContext, hist: Histories, rows: np.ndarray, items: np
 
 
 # ------------------------------------------------------------------ ranker training data
-def base_model(name: str, params: dict[str, Any]) -> Any:
-    """An unfitted candidate generator of the hybrid by its catalogue name (``itemknn``, ``ease``, ``als``, ...)."""
-    from shopsense.recommend.catalogue import BASE_MODEL_NAMES, build_recommender
-
-    if name not in BASE_MODEL_NAMES:
-        raise ValueError(f"unknown base model {name!r}; choose from {', '.join(BASE_MODEL_NAMES)}")
-    return build_recommender(name, params)
-
-
 def training_cache(ds: InteractionDataset) -> dict:
     """A per-dataset cache (lives and dies with the dataset object), so that a grid of hybrids fitted on
     the same training data fits each base model and builds the ranker's training rows only once."""
     return ds.__dict__.setdefault("_hybrid_cache", {})
-
-
-def fitted_bases(ds: InteractionDataset, params: dict[str, dict[str, Any]], names: Sequence[str]) -> dict:
-    """The base models ``names`` fitted on ``ds`` (from the dataset's cache when already fitted)."""
-    cache = training_cache(ds)
-    out = {}
-    for name in names:
-        key = ("base", name, json.dumps(params.get(name, {}), sort_keys=True, default=str))
-        if key not in cache:
-            cache[key] = base_model(name, params.get(name, {})).fit(ds)
-        out[name] = cache[key]
-    return out
 
 
 def pseudo_split(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,6 @@ from shopsense.recommend.features import (
     Histories,
     PairContext,
     average_ranks,
-    base_model,
-    fitted_bases,
     item_stats,
     lexicon_sentiment,
     pair_features,
@@ -50,6 +49,28 @@ from shopsense.recommend.text_profile import review_texts
 
 # Names from shopsense.recommend.catalogue (its BASE_MODEL_NAMES are the models a hybrid may use).
 DEFAULT_BASES = ("itemknn", "ease", "als", "text_profile", "popular")
+
+
+
+def base_model(name: str, params: dict[str, Any]) -> Any:
+    """An unfitted candidate generator of the hybrid by its catalogue name (``itemknn``, ``ease``, ``als``, ...)."""
+    from shopsense.recommend.catalogue import BASE_MODEL_NAMES, build_recommender
+
+    if name not in BASE_MODEL_NAMES:
+        raise ValueError(f"unknown base model {name!r}; choose from {', '.join(BASE_MODEL_NAMES)}")
+    return build_recommender(name, params)
+
+
+def fitted_bases(ds: InteractionDataset, params: dict[str, dict[str, Any]], names: Sequence[str]) -> dict:
+    """The base models ``names`` fitted on ``ds`` (from the dataset's cache when already fitted)."""
+    cache = training_cache(ds)
+    out = {}
+    for name in names:
+        key = ("base", name, json.dumps(params.get(name, {}), sort_keys=True, default=str))
+        if key not in cache:
+            cache[key] = base_model(name, params.get(name, {})).fit(ds)
+        out[name] = cache[key]
+    return out
 
 
 class Hybrid(ExplainingMixin, Recommender):

@@ -60,6 +60,7 @@ def erase_user(workspace: Workspace, user_id: str, *, retrain: bool = True) -> E
         report.removed["opinion_indexes"] = remove_cached_indexes(workspace.settings.cache_dir)
     report.removed["embedding_cache_rows"] = _forget_embeddings(workspace.settings.cache_dir, texts)
     workspace.store_changed()
+    workspace.models.forget(user_id)
     if retrain:
         report.retrained, report.retired = retire_user_models(workspace, user_id, texts)
     else:

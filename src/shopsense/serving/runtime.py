@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from shopsense.core.records import StoreData
+from shopsense.core.records import PUBLIC_ITEM_FIELDS, StoreData
 from shopsense.core.settings import Settings
 from shopsense.recommend.base import Recommendation, Recommender, UnknownUser, UnsupportedRequest
 from shopsense.recommend.explain import attach_explanations, trending
@@ -30,7 +30,7 @@ from shopsense.serving.config import ServingConfig
 from shopsense.serving.training import MODEL_DIR, POPULAR_DIR, RECOMMENDER, SEARCH
 
 log = logging.getLogger(__name__)
-ITEM_FIELDS = ("title", "price", "currency", "category", "brand", "image_url")
+ITEM_FIELDS = tuple(f for f in PUBLIC_ITEM_FIELDS if f != "item_id")
 
 
 @dataclass
@@ -41,6 +41,8 @@ class ServedModel:
     card: dict[str, Any]
     model: Recommender
     popular: Recommender
+    # Users erased since this version was trained: served as anonymous visitors until a retrain drops them.
+    forgotten: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, mv: ModelVersion) -> ServedModel:
@@ -62,6 +64,8 @@ class ServedModel:
                   recent_item_ids: Sequence[str] | None = None) -> tuple[list[Recommendation], str]:
         """Explained recommendations and where they came from: ``personal``, ``recent`` or ``trending``."""
         ds = self.model.dataset_
+        if user_id is not None and user_id in self.forgotten:
+            user_id = None
         recs: list[Recommendation] = []
         source = "trending"
         try:
@@ -203,6 +207,7 @@ class ModelHolder:
         self.state: ServingState | None = None
         self.error: str | None = None
         self._last_check = 0.0
+        self.erased: set[str] = set()
         self._loading = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -243,10 +248,22 @@ class ModelHolder:
                 log.error("loading models failed, still serving the previous ones: %s", exc)
                 self.error = f"loading models failed: {exc}"
                 return self.state
+            for served in (production, cand):
+                if served is not None:
+                    served.forgotten |= self.erased
             self.state = ServingState(production, cand, index, catalog, self.config.ab_share, generation)
             self.error = None
             log.info("serving recommender %s (candidate %s), search %s", prod, candidate, search)
             return self.state
+
+    def forget(self, user_id: str) -> None:
+        """Serve an erased user as an anonymous visitor from now on, before the retrain without them is in."""
+        self.erased.add(user_id)
+        state = self.state
+        if state is not None:
+            for served in (state.production, state.candidate):
+                if served is not None:
+                    served.forgotten.add(user_id)
 
     def maybe_reload(self) -> None:
         """Cheap and throttled: start a background load when the registry's aliases moved."""
