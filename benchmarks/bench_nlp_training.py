@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="fine-tune MiniLM with torch")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--encoder", default="onnx")
+    parser.add_argument("--encoder", default=None, help="default: chosen from the data's language")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -100,6 +100,9 @@ def main() -> None:
         "test_without_gate": {k: card["metrics"]["test_without_gate"][k] for k in ("accuracy", "macro_f1")},
         "baselines": {b["name"]: {"accuracy": b["test"]["accuracy"], "macro_f1": b["test"]["macro_f1"]}
                       for b in card["baselines"]},
+        "published": card["selection"]["published"], "encoder_reason": card["encoder"]["reason"],
+        "candidates": {c["name"]: {"valid_macro_f1": c["valid"]["macro_f1"], "test_accuracy": c["test"]["accuracy"],
+                                   "eligible": c["eligible"], "notes": c["notes"]} for c in card["candidates"]},
         "train_seconds": round(train_seconds, 1), "predict_texts_per_second": round(per_second, 1),
         "oos": {"unrelated_messages": len(unrelated), "unrelated_rejected": round(oos_rate, 4),
                 "test_in_scope_rejected": card["out_of_scope"]["test_in_scope_rejected"],

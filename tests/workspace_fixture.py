@@ -65,9 +65,17 @@ def keyed_workspace(tmp_path_factory, name: str) -> Settings:
     return settings.model_copy(update={"api_key": API_KEY})
 
 
-def copy_workspace(source: Settings, home: Path) -> Settings:
-    """A private copy of a prepared workspace (for tests that change the store or the registry)."""
+def copy_workspace(source: Settings, home: Path, private_cache: bool = False) -> Settings:
+    """A private copy of a prepared workspace (for tests that change the store or the registry).
+
+    ``private_cache``: copy the shared embedding and opinion cache too, for tests that erase a user (an
+    erasure deletes cached opinion indexes, which the other tests' workspaces share)."""
     shutil.copytree(source.home, home, symlinks=True)
+    cache = home / "cache"
+    if private_cache and cache.is_symlink():
+        target = cache.resolve()
+        cache.unlink()
+        shutil.copytree(target, cache)
     return get_settings(home)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from shopsense.registry import Registry
 from shopsense.serving.ab import ab_bucket, report_ab
 from shopsense.serving.config import ServingConfig
 from shopsense.serving.training import RECOMMENDER, retrain
+from workspace_fixture import API_KEY, copy_workspace
 
 
 def _wait_for(client: TestClient, user: str, version: str, timeout: float = 60.0) -> dict:
@@ -96,7 +98,10 @@ def test_ab_serving_and_report(private_workspace: Settings) -> None:
     assert report.loc[production, "ctr"] == 0.0 and pd.isna(report.loc[production, "conversion"])
 
 
-def test_delete_user_erases_the_store_rows(private_workspace: Settings, admin_headers: dict[str, str]) -> None:
+def test_delete_user_erases_the_store_rows(workspace: Settings, tmp_path: Path,
+                                           admin_headers: dict[str, str]) -> None:
+    private_workspace = copy_workspace(workspace, tmp_path / "home", private_cache=True).model_copy(
+        update={"api_key": API_KEY})
     with Store.from_settings(private_workspace) as store:
         user = str(store.load().reviews["user_id"].iloc[0])
         sessions = SessionStore(store.engine)  # a conversation with the assistant, and a hand-over ticket
@@ -113,7 +118,7 @@ def test_delete_user_erases_the_store_rows(private_workspace: Settings, admin_he
         assert removed["assistant_sessions"] == 1 and removed["assistant_tickets"] == 1
         job = r.json()["retrain_job"]
         deadline = time.monotonic() + 300
-        while job.get("status") == "running" and time.monotonic() < deadline:
+        while job.get("status") in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(0.5)
             job = client.get(f"/v1/admin/jobs/{job['id']}", headers=admin_headers).json()
         assert job["status"] == "done", job

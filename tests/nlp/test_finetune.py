@@ -33,8 +33,10 @@ def sample(shared_data: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def finetuned(sample: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict:
     registry = Registry(tmp_path_factory.mktemp("ft") / "artifacts")
+    # three steps cannot beat the other candidates: publish the fine-tuned one to test its serving path
     trained = fit_task("intent-ft", sample, "utterance", "intent", full=True, unknown_label="out_of_scope",
-                       finetune_params={"max_steps": 3, "batch_size": 16, "threads": 1})
+                       finetune_params={"max_steps": 3, "batch_size": 16, "threads": 1},
+                       candidates=("fine-tuned",))
     version = publish_task(trained, registry)
     return {"registry": registry, "trained": trained, "version": version}
 
@@ -45,7 +47,11 @@ def test_fine_tuning_runs_and_publishes_an_onnx_model(finetuned: dict) -> None:
     assert card["model_kind"] == "fine-tuned"
     assert card["chosen"]["steps"] == 3 and card["chosen"]["history"][-1]["step"] == 3
     assert card["chosen"]["onnx_export_max_abs_diff"] < 1e-3
-    assert {b["name"] for b in card["baselines"]} == {"tfidf-logreg", "frozen-head-logreg"}
+    assert [b["name"] for b in card["baselines"]] == ["tfidf-logreg"]
+    assert [c["name"] for c in card["candidates"]] == ["frozen-head:onnx", "tfidf-logreg", "ensemble:onnx",
+                                                       "fine-tuned"]
+    assert card["selection"]["published"] == "fine-tuned" and set(trained.candidates) == {
+        c["name"] for c in card["candidates"]}
     assert {"model.onnx", "tokenizer.json", "classifier.json", "head.npz", "confusion_matrix.png"} <= set(
         card["files"])
     assert card["metrics"]["test"]["n"] == card["split"]["sizes"]["test"] == trained.test_metrics["n"] > 0
@@ -96,5 +102,8 @@ def test_cli_full_flag_trains_end_to_end(sample: pd.DataFrame, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     registry = Registry(tmp_path / "home" / "artifacts")
     card = registry.get("ft").card
-    assert card["model_kind"] == "fine-tuned" and card["chosen"]["steps"] == 2
-    assert json.loads((registry.get("ft").path / "classifier.json").read_text())["kind"] == "fine-tuned"
+    # --full adds the fine-tuned model to the candidates; the best on validation is published
+    fine_tuned = next(c for c in card["candidates"] if c["name"] == "fine-tuned")
+    assert fine_tuned["valid"]["macro_f1"] is not None and fine_tuned["test"]["n"] > 0
+    assert json.loads((registry.get("ft").path / "classifier.json").read_text())["kind"] == card["model_kind"]
+    assert "fine-tuned" in result.output

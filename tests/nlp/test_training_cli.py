@@ -63,7 +63,14 @@ def test_train_publishes_a_version_with_its_card(trained: dict) -> None:
     mv = registry.get("intent")  # production: the first version is promoted
     assert mv.version == "v0001"
     card = mv.card
-    assert card["kind"] == "text-classifier" and card["model_kind"] == "frozen-head"
+    assert card["kind"] == "text-classifier"
+    # with an out-of-scope label only candidates with embeddings (the gate needs them) may be published
+    assert card["model_kind"] in ("frozen-head", "ensemble")
+    names = {c["name"]: c for c in card["candidates"]}
+    assert set(names) == {"frozen-head:onnx", "tfidf-logreg", "ensemble:onnx"}
+    assert not names["tfidf-logreg"]["eligible"] and "out-of-scope" in names["tfidf-logreg"]["notes"][0]
+    assert card["selection"]["published"] == card["chosen"]["candidate"]
+    assert card["encoder"]["choice"]["backends"] == ["onnx"] and "English" in card["encoder"]["reason"]
     assert card["data"]["sha256"] == hashlib.sha256(trained["data"].read_bytes()).hexdigest()
     assert card["data"]["rows_used"] == 600
     sizes = card["split"]["sizes"]
@@ -81,6 +88,8 @@ def test_train_publishes_a_version_with_its_card(trained: dict) -> None:
     assert "| get_refund |" in (mv.path / "MODEL_CARD.md").read_text()
     assert registry.verify("intent", "v0001") == []
     assert "get_refund" in trained["train_output"] and "tfidf-logreg" in trained["train_output"]
+    assert "encoder: 100% English" in trained["train_output"] and "| ensemble:onnx" in (
+        mv.path / "MODEL_CARD.md").read_text()
 
 
 def test_predict_writes_labels_and_confidence(trained: dict) -> None:

@@ -4,7 +4,6 @@ their review text, no endpoint or page quotes them, and no rollback can bring th
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,10 +15,10 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shopsense.api.app import create_app  # noqa: E402
-from shopsense.core.settings import Settings, get_settings  # noqa: E402
+from shopsense.core.settings import Settings  # noqa: E402
 from shopsense.core.store import Store  # noqa: E402
 from shopsense.serving.workspace import Workspace  # noqa: E402
-from workspace_fixture import API_KEY, keyed_workspace  # noqa: E402
+from workspace_fixture import API_KEY, copy_workspace, keyed_workspace  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +28,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def private_copy(source: Settings, home: Path) -> Settings:
     """A copy whose cache is a real folder (the shared test cache is a symlink other tests keep using)."""
-    shutil.copytree(source.home, home, symlinks=True)
-    cache = home / "cache"
-    target = cache.resolve()
-    cache.unlink()
-    shutil.copytree(target, cache)
-    return get_settings(home).model_copy(update={"api_key": API_KEY})
+    return copy_workspace(source, home, private_cache=True).model_copy(update={"api_key": API_KEY})
 
 
 def grep(root: Path, needle: bytes) -> list[str]:

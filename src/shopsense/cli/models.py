@@ -92,9 +92,12 @@ def show_cmd(
         console.print(f"data: {data.get('source')} sha256 {str(data.get('sha256'))[:16]}... "
                       f"rows used {data.get('rows_used')}", highlight=False, markup=False)
     if card.get("kind") == "text-classifier":
-        from shopsense.nlp.reports import per_class_table
+        from shopsense.nlp.reports import candidates_table, per_class_table
 
         console.print(per_class_table(card["metrics"]["test"], title="test set"))
+        if card.get("candidates"):
+            console.print(candidates_table(card))
+            console.print(f"encoder: {card['encoder'].get('reason')}", highlight=False, markup=False)
         for base in card.get("baselines", []):
             console.print(f"baseline {base['name']}: accuracy {base['test']['accuracy']:.3f}, "
                           f"macro-F1 {base['test']['macro_f1']:.3f}", highlight=False)

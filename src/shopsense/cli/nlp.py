@@ -139,7 +139,9 @@ def train_cmd(
     seed: Annotated[int, typer.Option("--seed")] = 42,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Train on a stratified sample.")] = None,
     head: Annotated[str, typer.Option("--head", help="auto | logreg | mlp (frozen-head training).")] = "auto",
-    encoder: Annotated[str | None, typer.Option("--encoder", help="onnx | torch | multilingual.")] = None,
+    encoder: Annotated[str | None, typer.Option(
+        "--encoder", help="onnx | torch | multilingual, or several (onnx,multilingual) to try each; default: "
+                          "the data's language decides (multilingual once 10% or more is not English).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", help="--full: passes over the data.")] = 4,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="--full: cap on steps.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="--full: batch size.")] = 16,
@@ -149,7 +151,7 @@ def train_cmd(
     home: HomeOption = None,
 ) -> None:
     """Train a text classifier for any task and label set; publish it with its model card."""
-    from shopsense.nlp.reports import per_class_table
+    from shopsense.nlp.reports import candidates_table, per_class_table
     from shopsense.nlp.training import TrainingDataError, train_task
 
     settings = settings_for(home)
@@ -171,7 +173,7 @@ def train_cmd(
         version = train_task(
             task, frame, text_col, label_col, _registry(home), full=full, seed=seed,
             unknown_label=unknown_label, oos_texts=oos_texts, head=head,
-            encoder_backend=encoder or settings.encoder_backend, promote=promote,
+            encoder_backend=encoder, promote=promote,
             source=str(data), source_sha256=_file_sha256(data), finetune_params=finetune,
             cache_dir=str(settings.cache_dir), verbose=True,
             on_step=lambda message: err_console.print(f"[dim]-[/] {message}", highlight=False))
@@ -179,6 +181,14 @@ def train_cmd(
         fail(str(exc))
     card = version.card
     test = card["metrics"]["test"]
+    console.print(f"encoder: {card['encoder']['reason']}", highlight=False, markup=False)
+    if card["encoder"]["choice"].get("warning"):
+        err_console.print(f"warning: {card['encoder']['choice']['warning']}", highlight=False, markup=False)
+    console.print(candidates_table(card))
+    for line in card["selection"]["warnings"]:
+        err_console.print(f"warning: {line}", highlight=False, markup=False)
+    console.print(f"published {card['selection']['published']}: {card['selection']['reason']}",
+                  highlight=False, markup=False)
     console.print(per_class_table(test, title=f"{task} {version.version}: test set"))
     for base in card["baselines"]:
         console.print(f"baseline {base['name']}: accuracy {base['test']['accuracy']:.3f}, "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 Language = Literal["en", "zh", "other"]
 
@@ -122,3 +122,18 @@ def _latin_language(text: str) -> Language:
 def detect_languages(texts: Iterable[str | None]) -> list[Language]:
     """:func:`detect_language` for each text, in order."""
     return [detect_language(t) for t in texts]
+
+
+def language_mix(texts: Iterable[str | None]) -> dict[str, Any]:
+    """The share of each language among ``texts`` that hold letters: ``{"en": .., "zh": .., "other": ..,
+    "texts": n}`` (shares sum to 1; all zero when no text has a letter).
+
+    Texts without a letter ("!!!", "5/5", emoji) are left out rather than counted as "other": they say
+    nothing about the language a model has to read.
+    """
+    counts = {"en": 0, "zh": 0, "other": 0}
+    for text in texts:
+        if text and isinstance(text, str) and any(ch.isalpha() for ch in text[:_SAMPLE_CHARS]):
+            counts[detect_language(text)] += 1
+    total = sum(counts.values())
+    return {**{lang: (n / total if total else 0.0) for lang, n in counts.items()}, "texts": total}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,10 +171,21 @@ class GatedClassifier:
     def predict_with_confidence(self, texts: Sequence[str]) -> list[Prediction]:
         if len(texts) == 0:
             return []
-        probs, emb = self._forward(clean_texts(texts, self.mask_pii))
+        return self.predictions(*self._forward(clean_texts(texts, self.mask_pii)))
+
+    def similarity(self, emb: np.ndarray | None) -> np.ndarray | None:
+        """Cosine similarity of each embedding to its nearest class centroid (None: no embeddings)."""
+        return None if emb is None else (emb @ self.centroids_.T).max(axis=1)
+
+    def predictions(self, probs: np.ndarray, emb: np.ndarray | None) -> list[Prediction]:
+        """Predictions from what ``_forward`` returned: labels, confidences and the out-of-scope gate.
+
+        A model without embeddings (``emb`` None, e.g. TF-IDF) reports similarity 1.0 and has no gate.
+        """
         best = probs.argmax(axis=1)
         conf = probs[np.arange(len(best)), best]
-        sim = (emb @ self.centroids_.T).max(axis=1)
+        found = self.similarity(emb)
+        sim = found if found is not None else np.ones(len(best), dtype=np.float32)
         rejected = self.gate_.reject(conf, sim) if self.gate_ is not None else np.zeros(len(best), bool)
         out = []
         for i in range(len(best)):
@@ -192,14 +204,29 @@ class GatedClassifier:
         self.gate_ = None
         if not self.unknown_label:
             return
-        probs, emb = self._forward(valid_texts)
+        oos = self._forward(oos_texts) if oos_texts else None
+        self._calibrate_gate(*self._forward(valid_texts), valid_y, oos, max_drop, quantile)
+
+    def _calibrate_gate(self, probs: np.ndarray, emb: np.ndarray, valid_y: np.ndarray,
+                        oos: tuple[np.ndarray, np.ndarray] | None, max_drop: float,
+                        quantile: float | None) -> None:
+        """Gate thresholds from validation ``_forward`` outputs (and out-of-scope ones, if any)."""
         correct = np.asarray(self.classes_)[probs.argmax(axis=1)] == valid_y
         oos_conf = oos_sim = None
-        if oos_texts:
-            oos_probs, oos_emb = self._forward(oos_texts)
-            oos_conf, oos_sim = oos_probs.max(axis=1), (oos_emb @ self.centroids_.T).max(axis=1)
+        if oos is not None:
+            oos_conf, oos_sim = oos[0].max(axis=1), self.similarity(oos[1])
         self.gate_ = OutOfScopeGate(max_drop=max_drop, quantile=quantile).fit(
-            probs.max(axis=1), (emb @ self.centroids_.T).max(axis=1), correct, oos_conf, oos_sim)
+            probs.max(axis=1), self.similarity(emb), correct, oos_conf, oos_sim)
+
+
+def encode_stats(encoder: Any, texts: int, seconds: float) -> dict[str, Any]:
+    """How many texts an encoding step read, how many the encoder actually ran on (the rest came from the
+    embedding cache), and its speed in texts per second on those."""
+    encoded = getattr(encoder, "encoded_", texts)
+    spent = getattr(encoder, "encode_seconds_", seconds)
+    return {"model_id": encoder.model_id, "texts": texts, "encoded": encoded, "from_cache": texts - encoded,
+            "encode_seconds": round(spent, 2),
+            "texts_per_second": round(encoded / spent, 1) if encoded and spent > 0 else None}
 
 
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -275,11 +302,12 @@ class TextClassifier(GatedClassifier):
 
         return get_encoder(self.encoder_backend, cache_dir=self.cache_dir)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-length embeddings of already-cleaned texts."""
+    def embed(self, texts: list[str], encoder: Any = None) -> np.ndarray:
+        """Unit-length embeddings of already-cleaned texts (with ``encoder``, else this model's own)."""
         if not texts:
             return np.zeros((0, self.centroids_.shape[1] if hasattr(self, "centroids_") else 384), np.float32)
-        return self._encoder().encode(texts, batch_size=self.batch_size, show_progress=self.verbose)
+        return (encoder or self._encoder()).encode(texts, batch_size=self.batch_size,
+                                                   show_progress=self.verbose)
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         emb = self.embed(texts)
@@ -309,7 +337,9 @@ class TextClassifier(GatedClassifier):
             raise ValueError(f"need at least two classes to train a classifier, got {self.classes_}")
         encoder = self._encoder()
         self.encoder_model_id_ = encoder.model_id
-        train_emb, valid_emb = self.embed(x_text), self.embed(v_text)
+        started = time.perf_counter()
+        train_emb, valid_emb = self.embed(x_text, encoder), self.embed(v_text, encoder)
+        self.encode_stats_ = encode_stats(encoder, len(x_text) + len(v_text), time.perf_counter() - started)
         self.layers_, self.chosen_, self.selection_ = self._select_head(train_emb, y, valid_emb, vy)
         self.head_kind_ = self.chosen_["head"]
         oos = clean_texts(valid_oos_texts, self.mask_pii) if valid_oos_texts else None

@@ -58,6 +58,21 @@ def per_class_table(metrics: dict[str, Any], title: str = "") -> Any:
     return table
 
 
+def candidates_table(card: dict[str, Any]) -> Any:
+    """A rich Table of the candidates a task was chosen from: validation and test figures, which won."""
+    from rich.table import Table
+
+    table = Table(title="candidates (chosen on validation macro-F1)", title_justify="left")
+    for name, justify in (("candidate", "left"), ("valid macro-F1", "right"), ("test accuracy", "right"),
+                          ("test macro-F1", "right"), ("fit s", "right"), ("", "left")):
+        table.add_column(name, justify=justify)
+    for cand in card.get("candidates", []):
+        status = "published" if cand.get("published") else "; ".join(cand.get("notes", []))
+        table.add_row(cand["name"], _fmt(cand["valid"].get("macro_f1")), _fmt(cand["test"].get("accuracy")),
+                      _fmt(cand["test"].get("macro_f1")), str(cand.get("fit_seconds", "")), status)
+    return table
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -111,8 +126,27 @@ def model_card_markdown(card: dict[str, Any]) -> str:
               "| label | train | valid | test |", "|---|---:|---:|---:|"]
     for label, row in split.get("per_class", {}).items():
         lines.append(f"| {label} | {row.get('train', 0)} | {row.get('valid', 0)} | {row.get('test', 0)} |")
-    lines += ["", "## Model", f"- kind: {card.get('model_kind')}", f"- encoder: {card.get('encoder', {})}",
+    encoder = card.get("encoder", {})
+    shown = {k: v for k, v in encoder.items() if k not in ("choice", "reason")}
+    lines += ["", "## Model", f"- kind: {card.get('model_kind')}", f"- encoder: {shown}",
+              f"- encoder chosen: {encoder.get('reason') or '(not recorded)'}",
+              *([f"- warning: {encoder['choice']['warning']}"] if (encoder.get("choice") or {}).get("warning")
+                else []),
               f"- chosen: {card.get('chosen', {})}", f"- parameters: {card.get('params', {})}", ""]
+    if card.get("candidates"):
+        selection = card.get("selection", {})
+        lines += ["## Candidates", f"Published **{selection.get('published')}**: {selection.get('reason')}.",
+                  f"Rule: {selection.get('rule')}.", *[f"- warning: {w}" for w in selection.get("warnings", [])],
+                  "", "| candidate | valid macro-F1 | valid accuracy | test accuracy | test macro-F1 | fit s | "
+                  "eligible | notes |", "|---|---:|---:|---:|---:|---:|---|---|"]
+        for cand in card["candidates"]:
+            valid, test = cand.get("valid", {}), cand.get("test", {})
+            mark = " (published)" if cand.get("published") else ""
+            lines.append(f"| {cand.get('name')}{mark} | {_fmt(valid.get('macro_f1'))} | "
+                         f"{_fmt(valid.get('accuracy'))} | {_fmt(test.get('accuracy'))} | "
+                         f"{_fmt(test.get('macro_f1'))} | {cand.get('fit_seconds')} | "
+                         f"{'yes' if cand.get('eligible') else 'no'} | {'; '.join(cand.get('notes', []))} |")
+        lines.append("")
     test = card.get("metrics", {}).get("test", {})
     lines += ["## Test results", "| model | accuracy | macro-F1 |", "|---|---:|---:|",
               f"| this model | {_fmt(test.get('accuracy'))} | {_fmt(test.get('macro_f1'))} |"]

@@ -1,9 +1,9 @@
 """Load a trained text-classification task from the registry and predict with it.
 
-Works the same for a head on frozen embeddings and for a fine-tuned ONNX model (which needs only
-onnxruntime, not torch). Encoders are loaded once per backend per process by
-:func:`shopsense.text.encoder.get_encoder`; loaded fine-tuned models are kept per version directory,
-which is safe because published versions never change.
+Works the same for every kind a task may publish: a head on frozen embeddings, the TF-IDF model, their
+combination, and a fine-tuned ONNX model (which needs only onnxruntime, not torch). Encoders are loaded
+once per backend per process by :func:`shopsense.text.encoder.get_encoder`; loaded models are kept per
+version directory, which is safe because published versions never change.
 """
 
 from __future__ import annotations
@@ -92,4 +92,12 @@ def _load_cached(directory: str) -> GatedClassifier:
         from shopsense.nlp.finetune import FineTunedClassifier
 
         return FineTunedClassifier.load(path)
+    if kind == "tfidf":
+        from shopsense.nlp.tfidf import TfidfClassifier
+
+        return TfidfClassifier.load(path)
+    if kind == "ensemble":
+        from shopsense.nlp.ensemble import EnsembleClassifier
+
+        return EnsembleClassifier.load(path)
     raise ValueError(f"{path / CONFIG_FILE}: unknown classifier kind {kind!r}")

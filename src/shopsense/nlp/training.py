@@ -1,25 +1,33 @@
 """Train a text-classification task end to end and publish it to the registry with its model card.
 
-:func:`train_task` validates the data, splits it 80/10/10 (stratified, seeded), trains the model (a head
-on frozen embeddings, or full fine-tuning with ``full=True``), scores it on the test part next to a
-TF-IDF + logistic-regression baseline (and, for fine-tuning, the frozen-head model), and publishes model
-files, ``card.json``, ``MODEL_CARD.md`` and ``confusion_matrix.png`` as one atomic registry version.
+:func:`train_task` validates the data, splits it 80/10/10 (stratified, seeded), and trains candidates: a
+head on frozen embeddings from the encoder the data's language calls for, the TF-IDF (word + character
+n-gram) model, their combination, and with ``full=True`` a fine-tuned transformer. The one with the best
+validation macro-F1 — never below the TF-IDF baseline, the more robust kind when within noise (see
+:mod:`shopsense.nlp.selection`) — is published: model files, ``card.json`` (every candidate's validation
+and test figures, the encoder chosen and why), ``MODEL_CARD.md`` and ``confusion_matrix.png`` as one
+atomic registry version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import shopsense
-from shopsense.nlp.classifier import GatedClassifier, TextClassifier, clean_texts
+from shopsense.nlp.classifier import GatedClassifier, TextClassifier, _macro_f1, clean_texts
+from shopsense.nlp.ensemble import EnsembleClassifier
 from shopsense.nlp.reports import classification_metrics, confusion_png, model_card_markdown
+from shopsense.nlp.selection import KINDS, TFIDF_NAME, Candidate, EncoderChoice, choose_encoders, select
+from shopsense.nlp.tfidf import TfidfClassifier
 from shopsense.registry import ModelVersion, Registry, check_model_name
 from shopsense.registry.registry import RegistryError
 
@@ -74,33 +82,6 @@ def split_frame(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFr
     return parts.train, parts.valid, parts.test
 
 
-def tfidf_baseline(train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame,
-                   seed: int) -> dict[str, Any]:
-    """TF-IDF (character 2-4-grams within words: works for English and Chinese alike) + logistic
-    regression, C chosen on valid macro-F1. Returns the baseline's card entry."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from threadpoolctl import threadpool_limits
-
-    x_train, x_valid, x_test = (clean_texts(p["text"].tolist()) for p in (train, valid, test))
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True,
-                                 min_df=2 if len(train) >= 1000 else 1, max_features=200_000)
-    xt = vectorizer.fit_transform(x_train)
-    xv, xs = vectorizer.transform(x_valid), vectorizer.transform(x_test)
-    best: tuple[float, float, Any] | None = None
-    with threadpool_limits(limits=1):
-        for c in (1.0, 10.0, 100.0):
-            model = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(xt, train["label"])
-            f1 = float(f1_score(valid["label"], model.predict(xv), average="macro", zero_division=0))
-            if best is None or f1 > best[0]:
-                best = (f1, c, model)
-    assert best is not None
-    return {"name": "tfidf-logreg", "params": {"analyzer": "char_wb", "ngram_range": [2, 4], "C": best[1]},
-            "valid_macro_f1": round(best[0], 4),
-            "test": _summary(classification_metrics(test["label"], best[2].predict(xs)))}
-
-
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "weighted_f1", "per_class")}
 
@@ -114,12 +95,14 @@ def _split_oos(oos_texts: Sequence[str] | None, seed: int) -> tuple[list[str], l
 
 @dataclass
 class TrainedTask:
-    """A trained task before publication: the classifier, its card, and the test metrics behind it."""
+    """A trained task before publication: the classifier, its card, the test metrics behind it, and every
+    candidate it was chosen from (by name, as the card lists them)."""
 
     name: str
     classifier: GatedClassifier
     card: dict[str, Any]
     test_metrics: dict[str, Any]
+    candidates: dict[str, GatedClassifier] = field(default_factory=dict)
 
 
 def train_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, registry: Registry, *,
@@ -135,15 +118,22 @@ def train_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, regis
 
 def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full: bool = False,
              seed: int = 42, unknown_label: str | None = None, oos_texts: Sequence[str] | None = None,
-             baseline: str | None = "tfidf", head: str = "auto", encoder_backend: str = "onnx",
+             baseline: str | None = "tfidf", head: str = "auto",
+             encoder_backend: str | Sequence[str] | None = None, candidates: Sequence[str] | None = None,
              source: str | None = None, source_sha256: str | None = None,
              min_per_class: int = MIN_PER_CLASS, finetune_params: dict[str, Any] | None = None,
              cache_dir: str | None = None, verbose: bool = False,
              on_step: Callable[[str], None] | None = None) -> TrainedTask:
-    """Validate, split 80/10/10 (stratified, seeded), fit, and score on test next to the baselines.
+    """Validate, split 80/10/10 (stratified, seeded), train the candidates and pick the one to publish.
 
-    ``oos_texts``: optional messages that belong to none of the labels; half calibrate the
-    out-of-scope gate (with ``unknown_label``), half measure it on test.
+    Candidates: a head on frozen embeddings for each encoder ``encoder_backend`` names (None: the one the
+    data's language calls for, see :func:`~shopsense.nlp.selection.choose_encoders`); with
+    ``baseline="tfidf"`` the TF-IDF model and its combination with each head; with ``full`` a fine-tuned
+    transformer. ``baseline=None`` trains the heads (and the fine-tuned model) only: the cheap, quick mode.
+    The winner is chosen on validation by :func:`~shopsense.nlp.selection.select`; ``candidates`` limits
+    the kinds that may win (the others are still trained and listed). ``oos_texts``: optional messages
+    that belong to none of the labels; half calibrate the out-of-scope gate (with ``unknown_label``),
+    half measure it on test.
     """
     step = on_step or (lambda message: None)
     try:
@@ -152,44 +142,66 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
         raise TrainingDataError(f"task name: {exc}") from exc
     if baseline not in (None, "tfidf"):
         raise ValueError(f"unknown baseline {baseline!r}; the only baseline is 'tfidf' (or None)")
+    unknown_kinds = sorted(set(candidates or ()) - set(KINDS))
+    if unknown_kinds:
+        raise ValueError(f"unknown candidate kind(s) {', '.join(unknown_kinds)}; choose from {', '.join(KINDS)}")
     started, t0 = time.time(), time.perf_counter()
     frame, dropped = prepare_frame(df, text_col, label_col, source, min_per_class)
     train, valid, test = split_frame(frame, seed)
     valid_oos, test_oos = _split_oos(oos_texts, seed)
+    choice = choose_encoders(encoder_backend, train["text"].tolist(), seed)
+    step(f"encoder {', '.join(choice.backends)}: {choice.reason}")
+    if choice.warning:
+        step(f"warning: {choice.warning}")
 
-    step(f"training {'a fine-tuned transformer' if full else 'a head on frozen embeddings'} "
-         f"on {len(train)} examples, {frame['label'].nunique()} labels")
-    clf: GatedClassifier
-    if full:
-        from shopsense.nlp.finetune import FineTunedClassifier
+    fit_args = (train["text"].tolist(), train["label"].tolist(), valid["text"].tolist(), valid["label"].tolist())
+    split = _Split(clean_texts(valid["text"].tolist()), valid["label"].to_numpy(dtype=str),
+                   clean_texts(test["text"].tolist()), test["label"].to_numpy(dtype=str))
+    labels = frame["label"].nunique()
+    found: list[Candidate] = []
+    with _embedding_cache(cache_dir) as cache:
+        heads: dict[str, TextClassifier] = {}
+        for backend in choice.backends:
+            step(f"training a head on frozen {backend} embeddings: {len(train)} examples, {labels} labels")
+            clf = TextClassifier(encoder_backend=backend, head=head, unknown_label=unknown_label, seed=seed,
+                                 cache_dir=cache, verbose=verbose)
+            found.append(_candidate(f"frozen-head:{backend}", "frozen-head", split, lambda clf=clf: clf.fit(
+                *fit_args, valid_oos_texts=valid_oos or None)))
+            heads[backend] = clf
+            speed = clf.encode_stats_.get("texts_per_second")
+            if speed:
+                step(f"{backend}: encoded {clf.encode_stats_['encoded']} texts at {speed:,.0f} texts/s "
+                     f"({clf.encode_stats_['from_cache']} from the embedding cache)")
+        if baseline == "tfidf":
+            step("training the TF-IDF model (word + character n-grams)")
+            tfidf = TfidfClassifier(seed=seed)
+            found.append(_candidate(TFIDF_NAME, "tfidf", split, lambda: tfidf.fit(*fit_args)))
+            for backend, clf in heads.items():
+                step(f"combining the {backend} head with the TF-IDF model")
+                found.append(_candidate(f"ensemble:{backend}", "ensemble", split, lambda clf=clf: EnsembleClassifier(
+                    clf, tfidf, unknown_label=unknown_label).fit(fit_args[2], fit_args[3], valid_oos or None)))
+        if full:
+            from shopsense.nlp.finetune import FineTunedClassifier
 
-        clf = FineTunedClassifier(unknown_label=unknown_label, seed=seed, verbose=verbose,
-                                  **(finetune_params or {}))
-    else:
-        clf = TextClassifier(encoder_backend=encoder_backend, head=head, unknown_label=unknown_label,
-                             seed=seed, cache_dir=cache_dir, verbose=verbose)
-    clf.fit(train["text"].tolist(), train["label"].tolist(), valid["text"].tolist(), valid["label"].tolist(),
-            valid_oos_texts=valid_oos or None)
+            step(f"fine-tuning the transformer: {len(train)} examples, {labels} labels")
+            found.append(_candidate("fine-tuned", "fine-tuned", split, lambda: FineTunedClassifier(
+                unknown_label=unknown_label, seed=seed, verbose=verbose, **(finetune_params or {})).fit(
+                *fit_args, valid_oos_texts=valid_oos or None)))
+        winner, selection = select(found, len(valid), unknown_label, candidates)
+    for clf in heads.values():
+        clf.cache_dir = cache_dir  # the temporary cache is gone; predictions use the caller's (or none)
+    for line in selection["warnings"]:
+        step(f"warning: {line}")
+    step(f"publishing {winner.name}: {selection['reason']}")
+    clf = winner.classifier
 
-    step("evaluating on the test split")
-    test_preds = clf.predict_with_confidence(test["text"].tolist())
+    test_preds = winner.test_predictions
     test_metrics = classification_metrics(test["label"], [p.label for p in test_preds])
     raw_pred = [max(p.scores, key=p.scores.__getitem__) for p in test_preds]
     metrics: dict[str, Any] = {"test": test_metrics,
                                "test_without_gate": _summary(classification_metrics(test["label"], raw_pred))}
-    baselines = []
-    if baseline == "tfidf":
-        step("training the TF-IDF baseline")
-        baselines.append(tfidf_baseline(train, valid, test, seed))
-    if full:
-        step("training the frozen-head model for comparison")
-        frozen = TextClassifier(encoder_backend=encoder_backend, head="logreg", seed=seed,
-                                cache_dir=cache_dir)
-        frozen.fit(train["text"].tolist(), train["label"].tolist(), valid["text"].tolist(),
-                   valid["label"].tolist())
-        frozen_pred = frozen.predict(test["text"].tolist())
-        baselines.append({"name": "frozen-head-logreg", "params": frozen.chosen_,
-                          "test": _summary(classification_metrics(test["label"], frozen_pred))})
+    baselines = [{"name": c.name, "params": c.classifier.get_params(), "valid_macro_f1": c.valid_f1,
+                  "test": _summary(c.test)} for c in found if c.kind == "tfidf"]
 
     oos_card = None
     if unknown_label:
@@ -207,7 +219,7 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
     content_hash = content_sha256(frame["text"].tolist(), frame["label"].tolist())
     params = {k: v for k, v in clf.get_params().items() if k not in ("cache_dir", "verbose")}
     card: dict[str, Any] = {
-        "kind": TASK_KIND, "task": name, "model_kind": "fine-tuned" if full else "frozen-head",
+        "kind": TASK_KIND, "task": name, "model_kind": winner.kind,
         "labels": clf.labels, "unknown_label": unknown_label,
         "data": {"source": source, "sha256": source_sha256 or content_hash, "content_sha256": content_hash,
                  "text_col": text_col, "label_col": label_col, "rows": int(len(df)),
@@ -215,12 +227,54 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
         "split": {"method": "stratified", "fractions": list(SPLIT), "seed": seed,
                   "sizes": {"train": len(train), "valid": len(valid), "test": len(test)},
                   "per_class": per_class, "oos": {"valid": len(valid_oos), "test": len(test_oos)}},
-        "params": params, "chosen": _chosen(clf), "encoder": _encoder_info(clf, encoder_backend),
+        "params": params, "chosen": _chosen(winner), "encoder": _encoder_info(clf, choice),
+        "candidates": [c.entry(c is winner) for c in found], "selection": selection,
         "metrics": metrics, "baselines": baselines, "out_of_scope": oos_card,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "train_seconds": round(time.perf_counter() - t0, 1), "shopsense_version": shopsense.__version__,
     }
-    return TrainedTask(name=name, classifier=clf, card=card, test_metrics=test_metrics)
+    return TrainedTask(name=name, classifier=clf, card=card, test_metrics=test_metrics,
+                       candidates={c.name: c.classifier for c in found})
+
+
+@dataclass
+class _Split:
+    """Cleaned validation and test texts with their labels: every candidate is scored on these."""
+
+    valid_texts: list[str]
+    valid_y: np.ndarray
+    test_texts: list[str]
+    test_y: np.ndarray
+
+
+def _candidate(name: str, kind: str, split: _Split, fit: Callable[[], GatedClassifier]) -> Candidate:
+    """Fit one candidate (timed) and score it: validation without the gate, test with it."""
+    start = time.perf_counter()
+    clf = fit()
+    seconds = round(time.perf_counter() - start, 1)
+    valid_probs, _ = clf._forward(split.valid_texts)
+    valid_pred = np.asarray(clf.classes_)[valid_probs.argmax(axis=1)]
+    valid = {"n": len(split.valid_y), "macro_f1": round(_macro_f1(split.valid_y, valid_pred), 4),
+             "accuracy": round(float((valid_pred == split.valid_y).mean()), 4)}
+    predictions = clf.predictions(*clf._forward(split.test_texts)) if split.test_texts else []
+    test = classification_metrics(split.test_y, [p.label for p in predictions])
+    encoder = None
+    if isinstance(clf, (TextClassifier, EnsembleClassifier)):
+        head = clf if isinstance(clf, TextClassifier) else clf.head
+        encoder = {"backend": head.encoder_backend, "model_id": head.encoder_model_id_,
+                   "encode": head.encode_stats_ if isinstance(clf, TextClassifier) else None}
+    return Candidate(name, kind, clf, valid, test, predictions, seconds, encoder)
+
+
+@contextmanager
+def _embedding_cache(cache_dir: str | None) -> Iterator[str]:
+    """``cache_dir``, or a temporary one for this training run: every candidate, and the scoring of each
+    on validation and test, then reads an embedding computed once."""
+    if cache_dir is not None:
+        yield cache_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="shopsense-embed-") as tmp:
+        yield tmp
 
 
 def publish_task(trained: TrainedTask, registry: Registry, promote: bool | None = None) -> ModelVersion:
@@ -238,14 +292,27 @@ def publish_task(trained: TrainedTask, registry: Registry, promote: bool | None 
     return version
 
 
-def _chosen(clf: GatedClassifier) -> dict[str, Any]:
+def _chosen(winner: Candidate) -> dict[str, Any]:
+    """What was chosen inside the published candidate (head, C, weight, steps) and its validation score."""
+    clf = winner.classifier
+    chosen: dict[str, Any] = {"candidate": winner.name}
     if isinstance(clf, TextClassifier):
-        return {**clf.chosen_, "candidates": clf.selection_}
-    return {"steps": clf.steps_, "best_valid_macro_f1": clf.best_valid_macro_f1_, "history": clf.history_,
-            "onnx_export_max_abs_diff": clf.export_max_abs_diff_}
+        chosen.update({**clf.chosen_, "candidates": clf.selection_})
+    elif isinstance(clf, TfidfClassifier | EnsembleClassifier):
+        chosen.update({**clf.chosen_, "grid": clf.selection_})
+    else:
+        chosen.update({"steps": clf.steps_, "best_valid_macro_f1": clf.best_valid_macro_f1_,
+                       "history": clf.history_, "onnx_export_max_abs_diff": clf.export_max_abs_diff_})
+    chosen["valid_macro_f1"] = winner.valid_f1  # what promotion compares versions on
+    return chosen
 
 
-def _encoder_info(clf: GatedClassifier, backend: str) -> dict[str, Any]:
-    if isinstance(clf, TextClassifier):
-        return {"backend": backend, "model_id": clf.encoder_model_id_}
-    return {"backend": "fine-tuned-onnx", "base_model": clf.base_model_id_}
+def _encoder_info(clf: GatedClassifier, choice: EncoderChoice) -> dict[str, Any]:
+    """The published model's encoder, and which encoder the candidates used and why."""
+    if isinstance(clf, TextClassifier | EnsembleClassifier):
+        used = {"backend": clf.encoder_backend, "model_id": clf.encoder_model_id_}
+    elif isinstance(clf, TfidfClassifier):
+        used = {"backend": None, "model_id": None}
+    else:
+        used = {"backend": "fine-tuned-onnx", "base_model": clf.base_model_id_}
+    return {**used, "choice": choice.to_dict(), "reason": choice.reason}

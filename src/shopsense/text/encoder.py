@@ -13,6 +13,7 @@ re-training never re-encodes text it has seen.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from functools import lru_cache
@@ -52,10 +53,27 @@ def _length_sorted_batches(texts: list[str], batch_size: int) -> Iterator[np.nda
 
 
 def _progress(show: bool, label: str):
+    """A rich progress bar: done/total, texts per second and time left (shown only when ``show``)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    disable=not show, transient=True)
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), _rate_column()(),
+                    TimeRemainingColumn(), disable=not show, transient=True)
+
+
+@lru_cache(maxsize=1)
+def _rate_column() -> type:
+    # Defined on first use: rich is imported only when a progress bar is made.
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """The measured speed of a progress task, in texts per second."""
+
+        def render(self, task) -> Text:  # noqa: ANN001 - rich's Task
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:,.0f} texts/s", style="progress.data.speed")
+
+    return RateColumn
 
 
 class OnnxMiniLMEncoder(Encoder):
@@ -169,6 +187,8 @@ class CachedEncoder(Encoder):
         self.cache = cache
         self.model_id = inner.model_id
         self.dim = inner.dim
+        self.encoded_ = 0  # texts the inner encoder ran on (cache misses), over this wrapper's life
+        self.encode_seconds_ = 0.0
 
     def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -179,7 +199,10 @@ class CachedEncoder(Encoder):
                 out[i] = vec
         if missing:
             unique = list(dict.fromkeys(texts[i] for i in missing))
+            started = time.perf_counter()
             vectors = self.inner.encode(unique, batch_size=batch_size, show_progress=show_progress)
+            self.encode_seconds_ += time.perf_counter() - started
+            self.encoded_ += len(unique)
             self.cache.put_many(self.model_id, unique, vectors)
             by_text = dict(zip(unique, vectors, strict=True))
             for i in missing:

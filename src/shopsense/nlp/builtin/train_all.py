@@ -246,7 +246,8 @@ def _code_digest() -> str:
 
     root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    for relative in ("nlp/classifier.py", "nlp/training.py", "nlp/builtin", "text/encoder.py",
+    for relative in ("nlp/classifier.py", "nlp/training.py", "nlp/selection.py", "nlp/tfidf.py", "nlp/ensemble.py",
+                     "nlp/builtin", "text/encoder.py",
                      "text/model_files.py", "core/cleaning.py", "core/pii.py"):
         target = root / relative
         for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
