@@ -97,16 +97,12 @@ def register(app: typer.Typer) -> None:
         full: Annotated[bool, typer.Option("--full", help="Refit from scratch instead of folding in.")] = False,
     ) -> None:
         """Fold new events into the models (new users and items included), publish, promote what is not worse."""
-        from shopsense.registry import NotFoundError, Registry
+        from shopsense.registry import Registry
         from shopsense.serving.pipeline import TrainOptions
-        from shopsense.serving.training import RECOMMENDER
 
         settings = settings_for(home, create=False)
-        try:
-            card = Registry(settings.artifacts_dir).get(RECOMMENDER, "latest").card
-        except NotFoundError:
-            card = {}
-        print_pipeline(run_pipeline(home, TrainOptions.from_card(card, fold_in=not full, promote=promote)))
+        options = TrainOptions.of_latest(Registry(settings.artifacts_dir), fold_in=not full, promote=promote)
+        print_pipeline(run_pipeline(home, options))
 
     @report_app.command("ab")
     def report_ab(home: HomeOption = None) -> None:

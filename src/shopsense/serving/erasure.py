@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shopsense.marketing.opinion_store import remove_cached_indexes
-from shopsense.registry import NotFoundError
 from shopsense.serving.pipeline import TrainOptions, train_all
-from shopsense.serving.training import RECOMMENDER
 
 if TYPE_CHECKING:
     from shopsense.serving.workspace import Workspace
@@ -96,15 +94,11 @@ def retire_user_models(workspace: Workspace, user_id: str, texts: Iterable[str] 
 
 
 def _options(workspace: Workspace) -> TrainOptions:
-    try:
-        card = workspace.registry.get(RECOMMENDER, "latest").card
-    except NotFoundError:
-        card = {}
-    return TrainOptions.from_card(card, promote=True, fold_in=False, opinions=False)
+    return TrainOptions.of_latest(workspace.registry, promote=True, fold_in=False, opinions=False)
 
 
 def _user_texts(workspace: Workspace, user_id: str) -> list[str]:
-    data = workspace.store.load()
+    data = workspace.data()
     reviews = data.reviews[data.reviews["user_id"].astype(str) == user_id] if len(data.reviews) else data.reviews
     texts = []
     for row in reviews.itertuples(index=False):

@@ -55,7 +55,10 @@ class Jobs:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every queued job has finished (tests, and the CLI before it exits)."""
-        self._queue.join() if timeout is None else _join(self._queue, timeout)
+        if timeout is None:
+            self._queue.join()
+        else:
+            _join(self._queue, timeout)
 
     def _run(self) -> None:
         while True:

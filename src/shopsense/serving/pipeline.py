@@ -40,6 +40,15 @@ class TrainOptions:
     promote: bool | None = None  # None: the first version, then only when not worse
 
     @classmethod
+    def of_latest(cls, registry: Registry, **overrides: Any) -> TrainOptions:
+        """The options the latest recommender was trained with (defaults before any), with ``overrides``."""
+        try:
+            card = registry.get(RECOMMENDER, "latest").card
+        except NotFoundError:
+            card = {}
+        return cls.from_card(card, **overrides)
+
+    @classmethod
     def from_card(cls, card: dict[str, Any], **overrides: Any) -> TrainOptions:
         saved = card.get("train_options") or {}
         known = {k: v for k, v in saved.items() if k in cls.__dataclass_fields__}
@@ -136,6 +145,23 @@ def _current_inputs(workspace: Workspace) -> str | None:
         return None
 
 
+def _train_recommender(workspace: Workspace, options: TrainOptions, say: Progress) -> Any:
+    """Fit (or fold events into) the recommender and the search index; None when nothing changed."""
+    settings = workspace.settings
+    inputs = _inputs(workspace, options)
+    if _current_inputs(workspace) == inputs and options.promote is None:
+        say(f"recommender and search: unchanged since {workspace.registry.production_version(RECOMMENDER)} "
+            "(same store, events and options)")
+        return None
+    if options.fold_in:
+        say("recommender and search: folding in new events")
+        return retrain(settings, promote=False, multilingual=options.multilingual, progress=say)
+    say("recommender and search: training")
+    return train_recommenders(settings, model=options.model, multilingual=options.multilingual,
+                              validate=options.validate, promote=False, progress=say,
+                              card_extra={"train_options": asdict(options), "inputs": inputs})
+
+
 def train_all(workspace: Workspace, options: TrainOptions | None = None,
               progress: Progress | None = None) -> PipelineResult:
     """Train everything the store can feed and publish it (see module docstring)."""
@@ -143,21 +169,7 @@ def train_all(workspace: Workspace, options: TrainOptions | None = None,
     say = progress or (lambda _m: None)
     settings = workspace.settings
     result = PipelineResult()
-    inputs = _inputs(workspace, options)
-    trained = None
-    if not options.recommender:
-        pass
-    elif _current_inputs(workspace) == inputs and options.promote is None:
-        say(f"recommender and search: unchanged since {workspace.registry.production_version(RECOMMENDER)} "
-            "(same store, events and options)")
-    elif options.fold_in:
-        say("recommender and search: folding in new events")
-        trained = retrain(settings, promote=False, multilingual=options.multilingual, progress=say)
-    else:
-        say("recommender and search: training")
-        trained = train_recommenders(settings, model=options.model, multilingual=options.multilingual,
-                                     validate=options.validate, promote=False, progress=say,
-                                     card_extra={"train_options": asdict(options), "inputs": inputs})
+    trained = _train_recommender(workspace, options, say) if options.recommender else None
     if trained is not None:
         result.notes.extend(trained.notes)
         for model, version in ((RECOMMENDER, trained.recommender), (SEARCH, trained.search)):

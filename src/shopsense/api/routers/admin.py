@@ -18,7 +18,6 @@ from shopsense.serving.erasure import erase_user, retire_user_models
 from shopsense.serving.jobs import Jobs
 from shopsense.serving.pipeline import TrainOptions, train_all
 from shopsense.serving.runtime import ModelHolder
-from shopsense.serving.training import RECOMMENDER
 from shopsense.serving.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -49,11 +48,7 @@ class PromoteIn(BaseModel):
 
 
 def _retrain(workspace: Workspace, body: RetrainIn) -> dict[str, Any]:
-    try:
-        card = workspace.registry.get(RECOMMENDER, "latest").card
-    except NotFoundError:
-        card = {}
-    options = TrainOptions.from_card(card, fold_in=not body.full, promote=body.promote, opinions=True)
+    options = TrainOptions.of_latest(workspace.registry, fold_in=not body.full, promote=body.promote, opinions=True)
     return train_all(workspace, options).as_dict()
 
 
