@@ -11,7 +11,8 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from shopsense.api.app import create_app
-from shopsense.assistant.state import DialogueState, SessionStore
+from shopsense.assistant.sessions import SessionStore
+from shopsense.assistant.state import DialogueState
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.registry import Registry

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from shopsense.assistant.assistant import Assistant, AssistantError
-from shopsense.assistant.state import SessionStore
+from shopsense.assistant.sessions import SessionStore
 from shopsense.serving.workspace import Workspace
 
 TRAIN = re.compile(r"train|rail|track|engine|locomotive|thomas|chuggington|brio|carriage|wagon", re.IGNORECASE)

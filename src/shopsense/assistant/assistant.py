@@ -22,7 +22,8 @@ from shopsense.assistant import shopping
 from shopsense.assistant.knowledge import FaqIndex, Orders
 from shopsense.assistant.nlu import HUMAN_INTENTS, ORDER_INTENTS, SHOPPING_INTENTS, MessageReader, Understanding
 from shopsense.assistant.replies import Draft, say, status_word
-from shopsense.assistant.state import DialogueState, SessionStore
+from shopsense.assistant.sessions import SessionStore
+from shopsense.assistant.state import DialogueState
 from shopsense.core.pii import mask_pii
 from shopsense.core.records import StoreData
 from shopsense.core.settings import Settings

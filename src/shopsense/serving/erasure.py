@@ -47,7 +47,7 @@ class ErasureReport:
 def erase_user(workspace: Workspace, user_id: str, *, retrain: bool = True) -> ErasureReport:
     """Erase ``user_id`` everywhere (see module docstring). ``retrain=False`` leaves the model step to
     :func:`retire_user_models`, which the caller must then run (the API queues it as a job)."""
-    from shopsense.assistant.state import SessionStore
+    from shopsense.assistant.sessions import SessionStore
 
     texts = _user_texts(workspace, user_id)
     report = ErasureReport(user_id, texts=texts)
