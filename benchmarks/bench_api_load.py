@@ -32,7 +32,9 @@ from shopsense.core.store import Store, import_directory  # noqa: E402
 from shopsense.data import demo_store_path  # noqa: E402
 from shopsense.registry import Registry  # noqa: E402
 from shopsense.serving.training import RECOMMENDER, train_recommenders  # noqa: E402
-from workspace_fixture import free_port, start_server  # noqa: E402
+from workspace_fixture import API_KEY, free_port, start_server  # noqa: E402
+
+BACKEND = {"X-API-Key": API_KEY}
 
 
 def prepare(home: Path) -> list[str]:
@@ -83,7 +85,9 @@ async def load(base: str, users: list[str], seconds: float, concurrency: int, pr
             errors += not ok
 
     start = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+    # The store's backend asks for its shoppers' lists with the admin key (a browser would send each shopper's
+    # token); rate limits do not apply to it.
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=BACKEND) as http:
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
     wall = time.perf_counter() - start
     lat = np.asarray(latencies) * 1000
@@ -102,14 +106,14 @@ def main() -> None:
     args = ap.parse_args()
     users = prepare(args.home)
     port = free_port()
-    server = start_server(args.home, port)
+    server = start_server(args.home, port, env={"SHOPSENSE_API_KEY": API_KEY})
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(load(base, users, 3, args.concurrency))  # warm up
         steady = asyncio.run(load(base, users, args.seconds, args.concurrency))
         print(f"steady:        {json.dumps(steady)}")
         # events for new users, then a retrain that publishes and promotes while the load runs
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=base, headers=BACKEND) as http:
             events = [{"user_id": f"bench-fold-{n}", "type": "click", "item_id": u}
                       for n, u in enumerate(http.get("/v1/trending", params={"k": 20}).json()["items"])]
             http.post("/v1/events", json={"events": [{**e, "item_id": e["item_id"]["item_id"]} for e in events]})

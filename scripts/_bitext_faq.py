@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _faq_zh import DISCOUNT_EN, FAQ_ZH, POLICY_ZH
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 BITEXT_FILE = "bitext-customer-support/bitext_customer_support_training_4.5k.csv"
@@ -294,11 +295,22 @@ def build_faq(frame: pd.DataFrame) -> pd.DataFrame:
             "source": f"bitext-customer-support/{intent}", "bitext_row": row,
             "alt_questions": _alt_questions(frame, intent),
         })
+    for number, intent in enumerate(sorted(PICKS), start=1):  # the Chinese version of each (issue 15)
+        question, answer = FAQ_ZH[intent]
+        rows.append({"faq_id": f"faq-{number:03d}-zh", "question": question, "answer": answer,
+                     "category": rows[number - 1]["category"], "source": f"bitext-customer-support/{intent}_zh",
+                     "bitext_row": rows[number - 1]["bitext_row"], "alt_questions": ""})  # its English twin
     return pd.DataFrame(rows)
 
 
 def policy_pages() -> dict[str, str]:
-    """The four policy pages, written from STORE_FACTS only (so they agree with the FAQ addenda)."""
+    """The four policy pages, written from STORE_FACTS only (so they agree with the FAQ addenda), each followed by
+    its Chinese section."""
+    pages = _english_policy_pages()
+    return {name: f"{text}\n{POLICY_ZH[name]}" for name, text in pages.items()}
+
+
+def _english_policy_pages() -> dict[str, str]:
     store, f = STORE_FACTS["store"], STORE_FACTS
     return {
         "returns.md": f"""# Returns and refunds
@@ -336,7 +348,7 @@ send a replacement.
 - Your card is charged when the order is placed; if an order is cancelled before dispatch, the full
   amount is refunded.
 - Invoices for every order are in {_UI['account']} > {_UI['invoices']}.
-- {store} never asks for your card details by e-mail or phone. If a payment fails or you see a charge
+{DISCOUNT_EN}- {store} never asks for your card details by e-mail or phone. If a payment fails or you see a charge
   you do not recognise, contact us through {f['live_chat']} or {f['phone']}.
 """,
         "privacy.md": f"""# Privacy

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from shopsense.core.identity import SHOPPER, Signer, workspace_secret
 from shopsense.core.settings import Settings, get_settings
 from shopsense.core.store import import_directory
 from shopsense.data import demo_store_path
@@ -40,6 +41,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+# The suite drives the API far faster than a shopper would; the limits have their own tests (tests/api/
+# test_security.py), which turn them on.
+NO_LIMITS = {f"{name}_rate_limit": "off" for name in ("chat", "copy", "search", "recommend", "events")}
+NO_LIMITS_ENV = {f"SHOPSENSE_{name.upper()}": "off" for name in NO_LIMITS}
+
+
 def prepared_workspace(home: Path) -> Settings:
     """Import the bundled demo store into ``home`` and train + promote the serving models (no multilingual
     search vectors: E5-encoding the catalog would dominate the suite; the engine has its own tests)."""
@@ -56,13 +63,23 @@ def prepared_workspace(home: Path) -> Settings:
         # the suite fast (their full-size quality is measured by the benchmarks, not here). The opinion index
         # is built as `shopsense train` builds it, cached under EMBEDDING_CACHE after the first run.
         train_all(workspace, TEST_TRAINING)
-    return settings
+    return settings.model_copy(update=NO_LIMITS)
 
 
 def keyed_workspace(tmp_path_factory, name: str) -> Settings:
     """A prepared workspace under a fresh temporary folder, whose admin endpoints take :data:`API_KEY`."""
     settings = prepared_workspace(tmp_path_factory.mktemp(name) / "home")
-    return settings.model_copy(update={"api_key": API_KEY})
+    return settings.model_copy(update={"api_key": API_KEY, **NO_LIMITS})
+
+
+def shopper_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
+    """A shopper token for ``user_id``, minted as a store's backend would, with the workspace's secret."""
+    return Signer(workspace_secret(settings.secret, settings.home)).mint(user_id, SHOPPER, ttl_seconds)
+
+
+def as_shopper(settings: Settings, user_id: str) -> dict[str, str]:
+    """Request headers that sign the request in as ``user_id``."""
+    return {"Authorization": f"Bearer {shopper_token(settings, user_id)}"}
 
 
 def copy_workspace(source: Settings, home: Path, private_cache: bool = False) -> Settings:
@@ -76,7 +93,7 @@ def copy_workspace(source: Settings, home: Path, private_cache: bool = False) ->
         target = cache.resolve()
         cache.unlink()
         shutil.copytree(target, cache)
-    return get_settings(home)
+    return get_settings(home).model_copy(update=NO_LIMITS)
 
 
 def free_port() -> int:
@@ -86,16 +103,19 @@ def free_port() -> int:
 
 
 def start_server(home: Path, port: int, env: dict[str, str] | None = None, timeout: float = 180.0,
-                 ) -> subprocess.Popen:
-    """``shopsense serve --home HOME --port PORT``; returns once /readyz answers 200."""
+                 stderr: Path | None = None, args: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``shopsense serve --home HOME --port PORT``; returns once /readyz answers 200. The server's log (access
+    log included) goes to ``stderr``, by default a file beside the workspace: never to a pipe nobody reads,
+    which would block the server once it filled."""
     cmd = [sys.executable, "-c", "from shopsense.cli import main; main()", "serve", "--home", str(home),
-           "--port", str(port)]
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+           "--port", str(port), *args]
+    log_path = stderr or home.parent / f"server-{port}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return proc
@@ -103,7 +123,17 @@ def start_server(home: Path, port: int, env: dict[str, str] | None = None, timeo
             pass
         time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("server did not become ready in time")
+    raise RuntimeError(f"server did not become ready in time: {log_path.read_text()[-2000:]}")
+
+
+def sign_in_as_admin(page, base_url: str, path: str = "/admin") -> None:  # noqa: ANN001 - a Playwright page
+    """Open an admin page in the browser the way a store owner does: through the login form."""
+    page.goto(f"{base_url}{path}")
+    assert "/admin/login" in page.url, page.url
+    page.fill("#admin-key", API_KEY)
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit]")
+    assert page.url.endswith(path), page.url
 
 
 def skip_without_chromium() -> None:
@@ -114,10 +144,12 @@ def skip_without_chromium() -> None:
 
 
 @contextmanager
-def served(home: Path) -> Iterator[str]:
-    """A real ``shopsense serve`` over ``home`` (admin key :data:`API_KEY`); yields its base URL."""
+def served(home: Path, demo: bool = False) -> Iterator[str]:
+    """A real ``shopsense serve`` over ``home`` (admin key :data:`API_KEY`; ``demo``: with the demo shopper
+    switcher, as ``shopsense demo`` serves); yields its base URL."""
     port = free_port()
-    proc = start_server(home, port, env={"SHOPSENSE_API_KEY": API_KEY})
+    env = {"SHOPSENSE_API_KEY": API_KEY, **NO_LIMITS_ENV, **({"SHOPSENSE_DEMO": "true"} if demo else {})}
+    proc = start_server(home, port, env=env)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

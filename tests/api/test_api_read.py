@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
+from workspace_fixture import as_shopper
 
 ITEM_KEYS = {"item_id", "title", "price", "score", "explanation"}
 
@@ -46,12 +47,14 @@ def assert_catalog_items(items: list[dict], catalog: dict[str, dict], n: int | N
         assert isinstance(it["explanation"], str) and it["explanation"].strip(), it
 
 
-def test_health_ready_and_metrics(client: TestClient, catalog: dict[str, dict]) -> None:
+def test_health_ready_and_metrics(client: TestClient, catalog: dict[str, dict],
+                                  admin_headers: dict[str, str]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["recommender"].startswith("v")
     assert_catalog_items(client.get("/v1/recommendations", params={"k": 3}).json()["items"], catalog, 3)
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 401  # admin only
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {admin_headers['X-API-Key']}"}).text
     assert 'shopsense_model_version_info{model="recommender"' in text
     assert 'route="/v1/recommendations"' in text and "shopsense_request_seconds_bucket" in text
 
@@ -59,7 +62,7 @@ def test_health_ready_and_metrics(client: TestClient, catalog: dict[str, dict]) 
 def test_recommendations_for_a_known_user_are_personal_and_explained(client: TestClient, workspace: Settings,
                                                                      catalog: dict[str, dict]) -> None:
     user = _known_user(workspace)
-    body = client.get("/v1/recommendations", params={"user_id": user, "k": 5}).json()
+    body = client.get("/v1/recommendations", params={"k": 5}, headers=as_shopper(workspace, user)).json()
     assert body["source"] == "personal" and body["model_version"].startswith("v")
     assert_catalog_items(body["items"], catalog, 5)
     assert all(ITEM_KEYS <= set(it) and it["title"] for it in body["items"])
@@ -68,7 +71,7 @@ def test_recommendations_for_a_known_user_are_personal_and_explained(client: Tes
     with Store.from_settings(workspace) as store:
         reviewed = set(store.load().reviews.query("user_id == @user")["item_id"].astype(str))
     assert reviewed and not reviewed & {it["item_id"] for it in body["items"]}  # nothing already bought
-    other = client.get("/v1/recommendations", params={"user_id": "u_nobody_at_all", "k": 5}).json()
+    other = client.get("/v1/recommendations", params={"k": 5}, headers=as_shopper(workspace, "u_nobody_at_all")).json()
     assert_catalog_items(other["items"], catalog, 5)
     assert [i["item_id"] for i in other["items"]] != [i["item_id"] for i in body["items"]]
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
+from workspace_fixture import as_shopper
 
 
 def _events(workspace: Settings):
@@ -15,17 +16,35 @@ def _events(workspace: Settings):
         return store.events_since(None)
 
 
-def test_single_event_is_stored_once_by_id(client: TestClient, workspace: Settings) -> None:
+def test_single_event_is_stored_once_by_id(client: TestClient, workspace: Settings,
+                                           admin_headers: dict[str, str]) -> None:
     eid = uuid.uuid4().hex
     event = {"event_id": eid, "user_id": "u-events", "type": "click", "item_id": "toy_x", "model_version": "v0001"}
-    first = client.post("/v1/events", json=event)
-    assert first.status_code == 201 and first.json() == {"stored": 1, "duplicates": 0, "event_ids": [eid]}
-    again = client.post("/v1/events", json=event)
+    first = client.post("/v1/events", json=event, headers=admin_headers)  # the store's backend: any user
+    assert first.status_code == 201
+    assert first.json() == {"stored": 1, "duplicates": 0, "event_ids": [eid], "identity": "admin"}
+    again = client.post("/v1/events", json=event, headers=admin_headers)
     assert again.status_code == 201 and again.json()["duplicates"] == 1
     stored = _events(workspace)
     assert (stored["event_id"] == eid).sum() == 1
     row = stored[stored["event_id"] == eid].iloc[0]
-    assert row["type"] == "click" and row["model_version"] == "v0001"
+    assert row["type"] == "click" and row["model_version"] == "v0001" and row["user_id"] == "u-events"
+
+
+def test_events_belong_to_the_caller_not_to_the_claimed_user(client: TestClient, workspace: Settings) -> None:
+    claimed = {"user_id": "u-victim", "type": "purchase", "item_id": "toy_x"}
+    anonymous = client.post("/v1/events", json={**claimed, "event_id": uuid.uuid4().hex})
+    assert anonymous.status_code == 201 and anonymous.json()["identity"] == "visitor"
+    signed_in = as_shopper(workspace, "u-shopper")
+    own = client.post("/v1/events", json={"type": "view", "item_id": "toy_x", "event_id": uuid.uuid4().hex},
+                      headers=signed_in)
+    assert own.status_code == 201 and own.json()["identity"] == "shopper"
+    other = client.post("/v1/events", json={**claimed, "event_id": uuid.uuid4().hex}, headers=signed_in)
+    assert other.status_code == 403 and other.json()["errors"][0]["field"] == "user_id"
+    stored = _events(workspace).set_index("event_id")
+    assert stored.loc[anonymous.json()["event_ids"][0], "user_id"].startswith("visitor:")
+    assert stored.loc[own.json()["event_ids"][0], "user_id"] == "u-shopper"
+    assert other.json() and not (stored["user_id"] == "u-victim").any()
 
 
 def test_batch_is_all_or_nothing_and_names_the_bad_field(client: TestClient, workspace: Settings) -> None:
@@ -42,13 +61,16 @@ def test_batch_is_all_or_nothing_and_names_the_bad_field(client: TestClient, wor
 
 def test_event_validation_errors(client: TestClient) -> None:
     cases = [({"user_id": "u", "type": "teleport", "item_id": "a"}, "type"),
-             ({"type": "click", "item_id": "a"}, "user_id"),
              ({"user_id": "", "type": "click", "item_id": "a"}, "user_id"),
+             ({"user_id": "jane.doe@example.com", "type": "click", "item_id": "a"}, "user_id"),
+             ({"user_id": "u", "session_id": "+44 7911 123456", "type": "click", "item_id": "a"}, "session_id"),
              ({"user_id": "u", "type": "click"}, "item_id"),
              ({"user_id": "u", "type": "rating", "item_id": "a"}, "value"),
              ({"user_id": "u", "type": "view", "item_id": "a", "surprise": 1}, "surprise"),
              ({"user_id": "u", "type": "view", "item_id": "a", "event_id": "x" * 65}, "event_id"),
-             ({"user_id": "u", "type": "view", "item_id": "a", "created_at": "yesterday"}, "created_at")]
+             ({"user_id": "u", "type": "view", "item_id": "a", "created_at": "yesterday"}, "created_at"),
+             ({"user_id": "u", "type": "view", "item_id": "a", "created_at": "8999-01-01T00:00:00Z"}, "created_at"),
+             ({"user_id": "u", "type": "view", "item_id": "a", "created_at": "1969-12-31T23:59:59Z"}, "created_at")]
     for body, field in cases:
         r = client.post("/v1/events", json=body)
         assert r.status_code == 422, body
@@ -61,12 +83,15 @@ def test_event_validation_errors(client: TestClient) -> None:
 def test_personal_data_in_event_payload_is_masked(client: TestClient, workspace: Settings) -> None:
     eid = uuid.uuid4().hex
     text = "the bot helped, mail me at jane.doe@example.com or call +44 7911 123456"
+    payload = {"comment": text, "jane.doe@example.com": {"4111 1111 1111 1111": 1}}  # keys are masked too
     r = client.post("/v1/events", json={"event_id": eid, "user_id": "u-chat", "type": "chat_feedback",
-                                        "value": 1, "payload": {"comment": text}})
+                                        "value": 1, "payload": payload})
     assert r.status_code == 201
     stored = _events(workspace)
-    comment = stored[stored["event_id"] == eid].iloc[0]["payload"]["comment"]
+    saved = stored[stored["event_id"] == eid].iloc[0]["payload"]
+    comment = saved["comment"]
     assert "jane.doe@example.com" not in comment and "7911" not in comment and "[EMAIL]" in comment
+    assert "jane.doe@example.com" not in str(saved) and "4111" not in str(saved) and len(saved) == 2
 
 
 def test_oversized_body_is_413(client: TestClient) -> None:

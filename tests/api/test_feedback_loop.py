@@ -21,6 +21,10 @@ from shopsense.serving.config import ServingConfig
 from shopsense.serving.training import RECOMMENDER, retrain
 from workspace_fixture import API_KEY, copy_workspace
 
+# These tests play the store's backend, which posts events and asks for recommendations for any shopper
+# with the admin key (a browser's claims are tested in tests/api/test_security.py).
+BACKEND = {"X-API-Key": API_KEY}
+
 
 def _wait_for(client: TestClient, user: str, version: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
@@ -33,7 +37,7 @@ def _wait_for(client: TestClient, user: str, version: str, timeout: float = 60.0
 
 def test_retrain_folds_in_a_new_user_and_the_server_hot_reloads(private_workspace: Settings) -> None:
     config = ServingConfig(reload_interval_s=0.1)
-    with TestClient(create_app(private_workspace, config)) as client:
+    with TestClient(create_app(private_workspace, config), headers=BACKEND) as client:
         trending = client.get("/v1/trending", params={"k": 3}).json()
         before = trending["model_version"]
         user = f"u-new-{uuid.uuid4().hex[:6]}"
@@ -75,7 +79,7 @@ def test_ab_serving_and_report(private_workspace: Settings) -> None:
     candidate = retrain(private_workspace, promote=False).recommender.version
     production = Registry(private_workspace.artifacts_dir).production_version(RECOMMENDER)
     assert candidate != production
-    with TestClient(create_app(private_workspace, ServingConfig(ab_share=0.5))) as client:
+    with TestClient(create_app(private_workspace, ServingConfig(ab_share=0.5)), headers=BACKEND) as client:
         served = {}
         for n in range(40):
             user = f"ab-user-{n}"
@@ -110,7 +114,7 @@ def test_delete_user_erases_the_store_rows(workspace: Settings, tmp_path: Path,
         conversation.remember("user", "I want to speak to a person")
         sessions.save(conversation)
         sessions.open_ticket(conversation, "asked_for_human", "asked for a person")
-    with TestClient(create_app(private_workspace)) as client:
+    with TestClient(create_app(private_workspace), headers=BACKEND) as client:
         client.post("/v1/events", json={"user_id": user, "type": "view", "item_id": "toy_x"})
         r = client.delete(f"/v1/admin/users/{user}", headers=admin_headers)
         assert r.status_code == 200

@@ -12,6 +12,7 @@ from shopsense.cli import app
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.marketing.copy_checks import CHANNEL_LIMITS
+from workspace_fixture import API_KEY
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +67,15 @@ def test_copy_endpoint_bad_requests(marketing_client: TestClient, body: dict, st
 
 
 def test_copy_studio_page(marketing_client: TestClient, reviewed_item: str) -> None:
-    empty = marketing_client.get("/admin/copy")
+    closed = marketing_client.get("/admin/copy", follow_redirects=False)
+    assert closed.status_code == 303 and closed.headers["location"].startswith("/admin/login")
+    admin = {"X-API-Key": API_KEY}
+    empty = marketing_client.get("/admin/copy", headers=admin)
     assert empty.status_code == 200 and 'id="copy-form"' in empty.text
-    r = marketing_client.get("/admin/copy", params={"item": reviewed_item, "channel": "short", "language": "zh"})
+    r = marketing_client.get("/admin/copy", params={"item": reviewed_item, "channel": "short", "language": "zh"},
+                             headers=admin)
     assert r.status_code == 200 and r.text.count('class="variant"') == 3
-    missing = marketing_client.get("/admin/copy", params={"item": "no-such-item"})
+    missing = marketing_client.get("/admin/copy", params={"item": "no-such-item"}, headers=admin)
     assert missing.status_code == 404 and "unknown item" in missing.text
 
 

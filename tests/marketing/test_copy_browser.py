@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from workspace_fixture import sign_in_as_admin
+
 pytestmark = pytest.mark.browser
 
 
 def test_copy_studio(marketing_browser, marketing_url: str) -> None:
     page = marketing_browser.new_page()
-    page.goto(f"{marketing_url}/admin")
+    sign_in_as_admin(page, marketing_url)
     with page.expect_navigation():
         page.click("nav a[href='/admin/copy']")
     assert page.inner_text("h1") == "Copy studio"

@@ -3,6 +3,8 @@ and the opinion dashboard's chart, on the prepared demo workspace."""
 
 from __future__ import annotations
 
+from workspace_fixture import API_KEY
+
 
 def test_item_insights(marketing_client, opinions) -> None:
     item = opinions.mentions["item_id"].value_counts().index[0]
@@ -49,10 +51,13 @@ def test_audit_endpoints(marketing_client, opinions) -> None:
 
 
 def test_dashboard_page_and_chart(marketing_client, opinions) -> None:
-    page = marketing_client.get("/admin/opinions")
+    assert marketing_client.get("/admin/opinions/trend.png", follow_redirects=False).status_code == 303
+    admin = {"X-API-Key": API_KEY}
+    page = marketing_client.get("/admin/opinions", headers=admin)
     assert page.status_code == 200 and "Opinion dashboard" in page.text
     top_aspect = opinions.aspect_table()["aspect"].iloc[0]
     assert f"<td>{top_aspect}</td>" in page.text
-    png = marketing_client.get("/admin/opinions/trend.png", params={"brand": opinions.mentions["brand"].mode()[0]})
+    png = marketing_client.get("/admin/opinions/trend.png", params={"brand": opinions.mentions["brand"].mode()[0]},
+                               headers=admin)
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,5 +1,6 @@
-"""A workspace whose opinion index was never built: the insights API answers 503 with Retry-After (and the
-dashboard a page that reloads itself) while the index builds in the background, then answers 200."""
+"""A workspace whose opinion index was never built: an anonymous request never starts the build (minutes of
+CPU); an admin's visit does, the insights API answers 503 with Retry-After (and the dashboard a page that
+reloads itself) while the index builds in the background, then answers 200."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shopsense.api.app import create_app
 from shopsense.core.settings import get_settings
 from shopsense.core.store import Store, import_directory
 from shopsense.data import demo_store_path
+from workspace_fixture import API_KEY
 
 
 def _small_store(folder: Path, reviews: int = 60) -> Path:
@@ -25,16 +27,20 @@ def _small_store(folder: Path, reviews: int = 60) -> Path:
 
 
 def test_first_use_builds_in_the_background(tmp_path: Path) -> None:
-    settings = get_settings(tmp_path / "home")
+    settings = get_settings(tmp_path / "home").model_copy(update={"api_key": API_KEY})
     settings.ensure_dirs()
     with Store.from_settings(settings) as store:
         import_directory(_small_store(tmp_path / "store"), store)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        anonymous = client.get("/v1/insights/alerts")
+        assert anonymous.status_code == 503 and "not built yet" in anonymous.json()["detail"]
+        assert not client.app.state.workspace.opinions.building()
+        client.post("/admin/login", data={"key": API_KEY})  # the dashboard's admin starts it by visiting
+        page = client.get("/admin/opinions")
+        assert page.status_code == 503 and 'http-equiv="refresh"' in page.text and "being built" in page.text
         first = client.get("/v1/insights/alerts")
         assert first.status_code == 503 and first.headers["Retry-After"] == "30"
         assert "being built" in first.json()["detail"]
-        page = client.get("/admin/opinions")
-        assert page.status_code == 503 and 'http-equiv="refresh"' in page.text and "being built" in page.text
         for _ in range(600):  # the build runs on a background thread; nothing waits on it but this test
             answer = client.get("/v1/insights/alerts")
             if answer.status_code != 503:

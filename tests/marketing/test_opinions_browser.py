@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from workspace_fixture import sign_in_as_admin
+
 pytestmark = pytest.mark.browser
 
 
 def test_opinion_dashboard(marketing_browser, marketing_url: str, opinions) -> None:
     page = marketing_browser.new_page()
-    page.goto(f"{marketing_url}/")
+    sign_in_as_admin(page, marketing_url)
     with page.expect_navigation():
         page.click("nav a[href='/admin/opinions']")
     assert page.inner_text("h1") == "Opinion dashboard"

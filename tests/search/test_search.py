@@ -41,9 +41,54 @@ def test_finds_products_by_words_in_their_title(items, engine: ProductSearch) ->
 
 
 def test_dense_side_answers_when_no_word_matches(items, engine: ProductSearch) -> None:
-    hits = engine.search("plaything for infants", k=10)  # neither content word occurs in the catalog
-    assert len(hits) == 10
-    assert all(h.lexical_rank is None and h.dense_rank is not None for h in hits)
+    hits = engine.search("playthings for tots", k=10)  # no content word occurs in the catalog
+    assert hits
+    assert all(h.lexical_rank is None and h.dense_rank is not None and h.meaning for h in hits)
+    assert all(h.explanation == "Matches: close in meaning to your search." for h in hits)
+
+
+@pytest.mark.parametrize("query", ["xyzzy", "qwerty asdf", "trousers", "choo choo"])
+def test_a_query_that_matches_nothing_finds_nothing(engine: ProductSearch, query: str) -> None:
+    """No word of the query is in the catalog and no item is close in meaning: nothing, not the nearest vectors."""
+    assert engine.search(query, k=10) == []
+    assert engine.search(query, k=10, honest=False)  # the nearest vectors are still there for who asks
+    assert engine.suggest(query)  # something to try instead
+
+
+def test_suggestions_correct_a_misspelt_word(engine: ProductSearch) -> None:
+    assert {"dinosaur", "lego"} <= set(engine.suggest("dinosuar lgeo"))
+
+
+def test_price_and_age_words_become_filters(items, engine: ProductSearch) -> None:
+    rows = items.set_index("item_id")
+    hits = engine.search("cheap puzzle under 5 pounds", k=20)
+    assert hits
+    for hit in hits:
+        assert rows.loc[hit.item_id, "price"] <= 5.0  # an item without a price is never in a budget
+        assert "under £5" in hit.explanation
+    aged = engine.search("jigsaw for a 5 year old", k=20)
+    assert aged
+    for hit in aged:
+        attributes = rows.loc[hit.item_id, "attributes"]
+        assert attributes["min_age_months"] <= 60 and attributes.get("max_age_months", 60) >= 60
+        assert "suitable for age 5" in hit.explanation
+    # The filter a caller gives still holds; the query's words can only narrow it.
+    narrowed = engine.search("puzzle under 50 pounds", k=20, filters=SearchFilters(max_price=6.0))
+    assert narrowed and all(rows.loc[h.item_id, "price"] <= 6.0 for h in narrowed)
+
+
+def test_each_explanation_says_what_matched_for_that_result(items, engine: ProductSearch) -> None:
+    rows = items.set_index("item_id")
+    hits = engine.search("wooden train", k=8)
+    assert len({h.explanation for h in hits}) > 1  # not the same line for every result
+    for hit in hits:
+        title = rows.loc[hit.item_id, "title"].lower()
+        for word in hit.title_words:
+            assert word in title
+        category = rows.loc[hit.item_id, "category"].lower()
+        for word in hit.category_words:
+            assert word in category
+        assert hit.title_words or hit.category_words or hit.description_words or hit.meaning
 
 
 def test_filters_are_respected(items, engine: ProductSearch) -> None:

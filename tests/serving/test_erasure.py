@@ -18,7 +18,7 @@ from shopsense.api.app import create_app  # noqa: E402
 from shopsense.core.settings import Settings  # noqa: E402
 from shopsense.core.store import Store  # noqa: E402
 from shopsense.serving.workspace import Workspace  # noqa: E402
-from workspace_fixture import API_KEY, copy_workspace, keyed_workspace  # noqa: E402
+from workspace_fixture import API_KEY, as_shopper, copy_workspace, keyed_workspace  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_cli_erasure_leaves_no_trace_and_no_rollback_serves_them(prepared: Setti
         assert page.status_code == 200 and sentence not in page.text
         copy = client.post("/v1/copy", json={"item_id": item_id, "channel": "description", "n": 3})
         assert copy.status_code == 200 and sentence[:30] not in copy.text
-        recs = client.get("/v1/recommendations", params={"user_id": user_id, "k": 5}).json()
+        recs = client.get("/v1/recommendations", params={"k": 5}, headers=as_shopper(settings, user_id)).json()
         assert recs["items"] and recs["source"] != "personal"
         assert not any("Because you" in (r["explanation"] or "") for r in recs["items"])
         rollback = client.post("/v1/admin/models/recommender/rollback", headers={"X-API-Key": API_KEY})
@@ -91,7 +91,7 @@ def test_api_erases_an_id_with_a_slash_and_queues_the_retrain(prepared: Settings
     with TestClient(create_app(settings)) as client:
         event = {"user_id": "shop/guest-42", "type": "view", "item_id": client.get(
             "/v1/search", params={"q": "puzzle"}).json()["items"][0]["item_id"]}
-        assert client.post("/v1/events", json={"events": [event]}).status_code == 201
+        assert client.post("/v1/events", json={"events": [event]}, headers=admin).status_code == 201
         erased = client.delete("/v1/admin/users", params={"user_id": "shop/guest-42"}, headers=admin)
         assert erased.status_code == 200, erased.text
         body = erased.json()
@@ -112,11 +112,12 @@ def test_an_erased_shopper_gets_no_personal_list_even_before_the_retrain_is_in(p
     admin = {"X-API-Key": API_KEY}
     user_id, _, _ = pick_reviewer(settings)
     with TestClient(create_app(settings)) as client:
-        before = client.get("/v1/recommendations", params={"user_id": user_id, "k": 5}).json()
+        shopper = as_shopper(settings, user_id)
+        before = client.get("/v1/recommendations", params={"k": 5}, headers=shopper).json()
         assert before["source"] == "personal"
         erased = client.delete(f"/v1/admin/users/{user_id}", headers=admin).json()
         assert erased["removed"]["reviews"] >= 1 and erased["retrain_job"]["status"] in ("queued", "running")
-        after = client.get("/v1/recommendations", params={"user_id": user_id, "k": 5}).json()
+        after = client.get("/v1/recommendations", params={"k": 5}, headers=shopper).json()
         assert after["source"] != "personal" and after["items"]
         client.app.state.workspace.jobs.wait(900)
         job = client.get(f"/v1/admin/jobs/{erased['retrain_job']['id']}", headers=admin).json()

@@ -48,14 +48,17 @@ def test_serve_answers_recommendations_search_and_chat_without_a_manual_promote(
     proc = start_server(trained_home, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        recs = httpx.get(f"{base}/v1/recommendations", params={"user_id": "u01", "k": 3}, timeout=30).json()
+        minted = shopsense("--home", str(trained_home), "users", "token", "u01")  # as the store's backend would
+        assert minted.returncode == 0, minted.stderr
+        signed_in = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+        recs = httpx.get(f"{base}/v1/recommendations", params={"k": 3}, headers=signed_in, timeout=30).json()
+        assert recs["source"] == "personal"
         ids = [r["item_id"] for r in recs["items"]]
         assert len(ids) == 3 and len(set(ids)) == 3
         assert all(r["explanation"] for r in recs["items"])
         found = httpx.get(f"{base}/v1/search", params={"q": "jigsaw puzzle"}, timeout=30).json()["items"]
         assert found and found[0]["item_id"] == "007"
-        chat = httpx.post(f"{base}/v1/chat", json={"session_id": "e2e-1", "message": "do you sell jigsaw puzzles?"},
-                          timeout=60)
+        chat = httpx.post(f"{base}/v1/chat", json={"message": "do you sell jigsaw puzzles?"}, timeout=60)
         assert chat.status_code == 200, chat.text
         assert any(item["item_id"] == "007" for item in chat.json()["items"])
     finally:

@@ -17,7 +17,7 @@ from workspace_fixture import prepared_workspace, served, skip_without_chromium 
 def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     skip_without_chromium()
     settings = prepared_workspace(tmp_path_factory.mktemp("web") / "home")
-    with served(settings.home) as url:
+    with served(settings.home, demo=True) as url:
         yield url
 
 

@@ -1,9 +1,11 @@
-"""The storefront in a real browser: switch user, see recommendations change, search, open a product,
-and find the click in the admin dashboard."""
+"""The storefront in a real browser: sign in as a demo shopper, see recommendations change, search, open a
+product, and find the click in the admin dashboard (after the admin login)."""
 
 from __future__ import annotations
 
 import pytest
+
+from workspace_fixture import sign_in_as_admin
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +16,7 @@ def _ids(page, selector: str) -> list[str]:
 
 def test_shopper_journey(browser, shop_url: str) -> None:
     page = browser.new_page()
-    page.goto(f"{shop_url}/?user=")
+    page.goto(f"{shop_url}/")
     assert "Welcome" in page.inner_text("h1")
     anonymous = _ids(page, "#recommended")
     assert len(anonymous) == 8
@@ -23,8 +25,10 @@ def test_shopper_journey(browser, shop_url: str) -> None:
     shopper = next(v for v in options if v)
     with page.expect_navigation():
         page.select_option("#user-switch", shopper)
-    assert page.inner_text("#current-user") == shopper
+    assert page.inner_text("#current-user") == shopper  # signed in through a shopper token, in a cookie
     assert page.inner_text("h1") == "Recommended for you"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "shopsense_shopper")
+    assert cookie["httpOnly"] and cookie["value"].count(".") == 2
     personal = _ids(page, "#recommended")
     assert personal and personal != anonymous
     assert page.locator("#recommended .why").first.is_visible()
@@ -43,7 +47,7 @@ def test_shopper_journey(browser, shop_url: str) -> None:
     assert page.locator("#reviews h2").is_visible()
     assert _ids(page, "#similar")
 
-    page.goto(f"{shop_url}/admin")
+    sign_in_as_admin(page, shop_url)
     rows = page.inner_text("#recent-events")
     assert "click" in rows and clicked in rows and shopper in rows
     assert page.locator("#versions").is_visible() and page.locator("#events-chart").is_visible()

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+
+import orjson
+from fastapi.responses import Response
 
 from shopsense.api.errors import ApiError
 from shopsense.recommend.base import Recommendation
 from shopsense.recommend.filters import Filters
-from shopsense.serving.runtime import Catalog
+from shopsense.serving.runtime import Catalog, ServingState
+
+
+def items_response(state: ServingState, key: Hashable,
+                   answer: Callable[[], tuple[Iterable[Recommendation], str | None, str | None, str | None]],
+                   ) -> Response:
+    """An :class:`~shopsense.api.schemas.ItemsResponse` for ``key`` (the endpoint and every parameter that
+    changes the answer), from the served state's cache or from ``answer()`` -> (items, model version,
+    variant, source), encoded straight to JSON (orjson): the rows come from the catalog and the model, so
+    validating them again per request would only cost time."""
+
+    def build() -> bytes:
+        recs, version, variant, source = answer()
+        return orjson.dumps({"items": item_rows(state.catalog, recs), "model_version": version,
+                             "variant": variant, "source": source})
+
+    return Response(state.responses.get_or_build(key, build), media_type="application/json")
 
 
 def item_rows(catalog: Catalog, recs: Iterable[Recommendation]) -> list[dict]:

@@ -3,15 +3,56 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from shopsense.core.pii import find_pii, luhn_valid
 from shopsense.core.records import INTERACTION_EVENTS, PUBLIC_ITEM_FIELDS, RATING_MAX, RATING_MIN, EventType, Item
 
 Id = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
 MAX_BATCH = 1000
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)  # clocks differ; a day ahead is a clock, a year ahead is bad data
+_PERSONAL = {"EMAIL": "an e-mail address", "PHONE": "a phone number", "CARD": "a card number",
+             "ID": "an identity card number"}
+
+
+def reject_personal_id(*fields: str) -> Any:
+    """A validator for id fields: an id that is an e-mail, phone or card number would spread personal data
+    into every log, index and model, so it is refused (use the store's internal customer id)."""
+
+    def check(cls: type, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.isdigit():  # machine ids are often bare numbers: only a phone or a card number is one
+            if (value.startswith("0") and 10 <= len(value) <= 11) or (len(value) in (15, 16) and luhn_valid(value)):
+                raise ValueError("looks like a phone or card number: ids must not be personal data; send the "
+                                 "store's internal id instead")
+            return value
+        for span in find_pii(value):
+            # A random hex id may hold a run of digits that reads as a card number: only a number standing on
+            # its own ("07700900123", "cust-07700900123") is one; an e-mail address is one anywhere.
+            alone = not (value[span.start - 1: span.start].isalnum() or value[span.end: span.end + 1].isalnum())
+            if span.kind in _PERSONAL and (alone or span.kind == "EMAIL"):
+                raise ValueError(f"looks like {_PERSONAL[span.kind]}: ids must not be personal data; send the "
+                                 "store's internal id instead")
+        return value
+
+    return field_validator(*fields)(classmethod(check))
+
+
+def check_event_time(value: datetime | None) -> datetime | None:
+    """``created_at`` must carry a time zone and lie between 1970 and a day from now."""
+    if value is None:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("give a time zone (e.g. 2024-05-01T12:00:00Z)")
+    latest = datetime.now(UTC) + FUTURE_SLACK
+    if not EARLIEST <= value <= latest:
+        raise ValueError(f"must lie between 1970-01-01 and {latest:%Y-%m-%d} (now + 1 day); got {value.isoformat()}")
+    return value
 
 
 def _item_field(name: str) -> tuple[Any, Any]:
@@ -33,6 +74,8 @@ class ItemsResponse(BaseModel):
     model_version: str | None = None
     variant: str | None = Field(default=None, description="A/B arm: production or candidate")
     source: str | None = Field(default=None, description="personal | recent | trending | similar | search")
+    suggestions: list[str] | None = Field(default=None, description="Search only, when nothing matched: "
+                                                                    "catalog words close to the query.")
 
 
 class EventIn(BaseModel):
@@ -41,7 +84,9 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    user_id: str = Id
+    user_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$",
+                                description="Whose event: taken as given with the admin key; otherwise the "
+                                            "caller's own (shopper token or anonymous visitor) is used.")
     type: EventType
     item_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
     value: float | None = Field(default=None, description=f"Stars ({RATING_MIN}-{RATING_MAX}) for a rating; "
@@ -50,6 +95,13 @@ class EventIn(BaseModel):
     model_version: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
     created_at: datetime | None = None
     payload: dict[str, Any] | None = Field(default=None, description="Free-form details, e.g. chat feedback text.")
+
+    check_ids = reject_personal_id("user_id", "session_id", "event_id")
+
+    @field_validator("created_at")
+    @classmethod
+    def _in_range(cls, v: datetime | None) -> datetime | None:
+        return check_event_time(v)
 
     @field_validator("value")
     @classmethod
@@ -67,10 +119,6 @@ class EventIn(BaseModel):
                 raise ValueError("item_id: a rating needs the item it rates")
         if self.type in INTERACTION_EVENTS and self.item_id is None:
             raise ValueError(f"item_id: a {self.type} event needs an item_id")
-        if self.created_at is not None and self.created_at.tzinfo is None:
-            raise ValueError("created_at: give a time zone (e.g. 2024-05-01T12:00:00Z)")
-        if self.created_at is not None and not 1970 <= self.created_at.year <= 9000:
-            raise ValueError("created_at: out of range")
         return self
 
 
@@ -88,6 +136,9 @@ class EventsAck(BaseModel):
     stored: int
     duplicates: int
     event_ids: list[str]
+    identity: Literal["admin", "shopper", "visitor"] = Field(
+        description="Whose events they were stored as: the body's users (admin key), the signed-in shopper, "
+                    "or this anonymous visitor.")
 
 
 class TextIn(BaseModel):

@@ -127,7 +127,8 @@ class Assistant:
         """Answer one message in its session (created on first use) and save the session."""
         clean_session_id(session_id)
         lock = self._session_lock(session_id)
-        with lock:
+        # The thread lock queues this process's turns; the claim serialises them with other processes'.
+        with lock, self.sessions.claim(session_id):
             return self._reply(session_id, message, user_id)
 
     def stream(self, session_id: str, message: str, user_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -192,6 +193,7 @@ class Assistant:
         if missing and not generation.fallback_used:  # grounded but unhelpful: the shopper loses the answer
             generation.violations = [f"reply left out {m}" for m in missing]
             generation.text, generation.fallback_used = draft.text, True
+        state.last_reply_items = [i["item_id"] for i in draft.items]
         number = state.remember("assistant", generation.text, action=draft.action,
                                 items=[i["item_id"] for i in draft.items])
         self.sessions.save(state)
@@ -209,6 +211,12 @@ class Assistant:
             return Draft("thanks", say("thanks", lang))
         if read.intent == "negative_feedback" and state.last_items:
             return shopping.not_interested(self, state, read)
+        if read.intent == "basket":
+            return Draft("basket", say("basket", lang))
+        if read.intent == "discount":
+            return self._faq(state, read, by_intent=False)
+        if read.arrival and state.last_order_id and state.user_id and not read.value("order_id"):
+            return self._order(state, read, order_id=state.last_order_id, arrival=True)
         if read.intent not in SHOPPING_INTENTS and self._strongly_negative(read):
             return Draft("handover", "", escalate="negative_sentiment")
         if read.intent == "product_question":
@@ -251,15 +259,22 @@ class Assistant:
 
     # ------------------------------------------------------------------ service actions
     def _faq(self, state: DialogueState, read: Understanding, by_intent: bool = True) -> Draft:
-        found = self.faq.answer(read.text, read.intent if by_intent and read.confidence >= 0.5 else None)
+        found = self.faq.answer(read.text, read.intent if by_intent and read.confidence >= 0.5 else None,
+                                language=read.language)
         if found is None:
             return Draft("dont_know", say("dont_know", read.language), failed=True)
         answer = FaqIndex.short(found.passage)
         facts = Facts().add("policy", found.passage.faq_id, found.passage.text)
-        text = say("faq", read.language, answer=answer, title=found.passage.title)
+        if found.other_language:  # the store wrote no answer in the shopper's language: its own, and say so
+            names = {"en": ("English", "英文"), "zh": ("Chinese", "中文")}.get(found.passage.language, ("its own",) * 2)
+            text = say("faq_other_language", read.language, answer=answer, title=found.passage.title,
+                       language=names[1 if read.language == "zh" else 0])
+        else:
+            text = say("faq", read.language, answer=answer, title=found.passage.title)
         return Draft("faq", text, facts, sources=[found.source])
 
-    def _order(self, state: DialogueState, read: Understanding) -> Draft:
+    def _order(self, state: DialogueState, read: Understanding, order_id: str | None = None,
+               arrival: bool = False) -> Draft:
         lang = read.language
         if not state.user_id:
             general = self._faq(state, read)  # what the FAQ says about it, and how to see their own orders
@@ -267,7 +282,7 @@ class Assistant:
                 return Draft("order_sign_in", f"{general.text}\n\n{say('order_sign_in', lang)}", general.facts,
                              sources=general.sources)
             return Draft("order_sign_in", say("order_sign_in", lang))
-        order_id = read.value("order_id")
+        order_id = order_id or read.value("order_id")
         lines = self.orders.for_user(state.user_id, order_id)
         if order_id and not lines:
             return Draft("order_not_found", say("order_not_found", lang, order_id=order_id),
@@ -278,25 +293,52 @@ class Assistant:
         rows = []
         catalog = self.shop.catalog
         for line in lines[: 1 if order_id else 3]:
-            title = catalog.item(line.item_id)["title"] or line.item_id
+            title = title_of(catalog, line)
             facts.add("order_status", line.order_id, f"Order {line.order_id} ({title}) is {line.status}, "
                       f"updated {line.updated_at}.", line.status)
             rows.append(say("order_status", lang, order_id=line.order_id, title=title,
                             status=status_word(line.status, lang), updated=line.updated_at or "-"))
         sources = [{"type": "order", "id": oid} for oid in dict.fromkeys(line.order_id for line in lines[:3])]
         first = lines[0]
+        if order_id or len(lines) == 1:
+            state.last_order_id = first.order_id
+        if arrival or (order_id and read.intent == "delivery_period"):
+            return self._arrival(state, read, first, title_of(catalog, first), facts, sources)
         if read.intent == "cancel_order" and order_id:
-            policy = self.faq.answer(read.text, "cancel_order")
+            is_open = first.status == "processing"
+            # Still open: how to cancel. Already on its way: how to return it instead (the cancel steps would
+            # contradict the answer).
+            policy = self.faq.answer(read.text if is_open else "How do I return an item and get a refund?",
+                                     "cancel_order" if is_open else "get_refund", language=lang)
             how = FaqIndex.short(policy.passage) if policy else ""
             if policy:
                 facts.add("policy", policy.passage.faq_id, policy.passage.text)
                 sources.append(policy.source)
-            key = "order_cancel_open" if first.status == "processing" else "order_cancel_late"
+            if first.status in ("cancelled", "refunded"):
+                key = "order_cancel_done"
+                how = ""
+            else:
+                key = "order_cancel_open" if is_open else "order_cancel_late"
             text = say(key, lang, order_id=first.order_id, status=status_word(first.status, lang), how=how)
         elif order_id:
             text = rows[0]
         else:
             text = say("order_recent", lang, lines="\n".join(f"- {r}" for r in rows))
+        return Draft("order", text.strip(), facts, sources=sources)
+
+    def _arrival(self, state: DialogueState, read: Understanding, line: Any, title: str, facts: Facts,
+                 sources: list[dict[str, Any]]) -> Draft:
+        """When an order will arrive, from its status and the delivery policy."""
+        lang = read.language
+        policy = self.faq.answer("How long will my delivery take?", "delivery_period", language=lang)
+        rule = FaqIndex.short(policy.passage).split("\n")[0] if policy else ""
+        if policy:
+            facts.add("policy", policy.passage.faq_id, policy.passage.text)
+            sources = [*sources, policy.source]
+        key = {"processing": "arrival_processing", "shipped": "arrival_shipped", "delivered": "arrival_delivered"}.get(
+            line.status, "arrival_other")
+        text = say(key, lang, order_id=line.order_id, title=title, status=status_word(line.status, lang),
+                   updated=line.updated_at or "-", rule=rule)
         return Draft("order", text.strip(), facts, sources=sources)
 
     def _hand_over(self, state: DialogueState, reason: str, draft: Draft) -> Draft:
@@ -321,6 +363,10 @@ def _left_out(draft: Draft, text: str) -> list[str]:
     return wanted
 
 
+
+
+def title_of(catalog: Any, line: Any) -> str:
+    return catalog.item(line.item_id)["title"] or line.item_id
 
 
 def clean_session_id(raw: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from shopsense.core.db import OrderRow
-from shopsense.core.language import has_cjk
+from shopsense.core.language import cjk_share, has_cjk
 from shopsense.search.glossary import ZH_EN_SERVICE, expand_chinese_query
 
 # E5 similarities are compressed into ~0.75-0.9; a related question scores above this, an unrelated one
@@ -36,6 +36,7 @@ class Passage:
     title: str
     text: str
     intent: str | None
+    language: str = "en"  # "zh" when written in Chinese (the ``language`` column, else its characters)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class FaqAnswer:
     passage: Passage
     score: float
     via: str  # "intent" or "similarity"
+    other_language: bool = False  # the store has no answer in the shopper's language; this is its own
 
     @property
     def source(self) -> dict[str, Any]:
@@ -65,6 +67,15 @@ def _short_answer(text: str, limit: int = _ANSWER_CHARS) -> str:
     return kept.strip()
 
 
+def _text_language(text: str) -> str:
+    return "zh" if cjk_share(text) >= 0.2 else "en"
+
+
+def _column(row: Any, name: str) -> str | None:
+    value = getattr(row, name, None)
+    return str(value).strip() if isinstance(value, str) and value.strip() else None
+
+
 def _passages(faq: pd.DataFrame) -> list[Passage]:
     out: list[Passage] = []
     for row in faq.itertuples(index=False):
@@ -72,14 +83,17 @@ def _passages(faq: pd.DataFrame) -> list[Passage]:
         title = str(row.question or row.faq_id)
         intent = source.rsplit("/", 1)[1] if source.startswith("bitext-customer-support/") else None
         answer = str(row.answer or "")
+        language = _column(row, "language") or _text_language(f"{title} {answer}")
+        if intent and intent.endswith(f"_{language}"):  # "check_refund_policy_zh": that entry in Chinese
+            intent = intent[: -len(language) - 1]
         if source.endswith(".md"):
             # A policy document: each paragraph or bullet answers its own question.
             for part in re.split(r"\n\s*\n|\n(?=- )", answer):
                 part = part.strip().lstrip("- ").strip()
-                if len(part) > 30:
-                    out.append(Passage(str(row.faq_id), title, part, None))
+                if len(part) > (12 if language == "zh" else 30):
+                    out.append(Passage(str(row.faq_id), title, part, None, language))
         else:
-            out.append(Passage(str(row.faq_id), title, answer, intent))
+            out.append(Passage(str(row.faq_id), title, answer, intent, language))
     return out
 
 
@@ -89,7 +103,13 @@ class FaqIndex:
     def __init__(self, faq: pd.DataFrame, encoder: Any) -> None:
         self.encoder = encoder
         self.passages = _passages(faq)
-        self.by_intent = {p.intent: p for p in self.passages if p.intent}
+        # An intent's entry in each language the store wrote it in; the first one is the store's own.
+        self.by_intent: dict[str, Passage] = {}
+        self.translations: dict[tuple[str, str], Passage] = {}
+        for p in self.passages:
+            if p.intent:
+                self.by_intent.setdefault(p.intent, p)
+                self.translations.setdefault((p.intent, p.language), p)
         alt = faq.get("alt_questions")
         extra = {}
         if alt is not None:
@@ -100,18 +120,36 @@ class FaqIndex:
                 for p in self.passages]
         self.vectors_ = encoder.encode(keys) if keys else np.zeros((0, 1), dtype=np.float32)
 
-    def answer(self, message: str, intent: str | None = None) -> FaqAnswer | None:
+    def answer(self, message: str, intent: str | None = None, language: str | None = None) -> FaqAnswer | None:
+        """The passage answering ``message`` (by ``intent`` when the FAQ has it, else by similarity), in the
+        shopper's ``language`` when the store has it in that language (a translation of the entry, or the
+        closest passage written in it); otherwise in the store's own language, marked ``other_language``."""
         if intent and intent in self.by_intent:
-            return FaqAnswer(self.by_intent[intent], 1.0, "intent")
+            return self._in_language(FaqAnswer(self.by_intent[intent], 1.0, "intent"), message, language)
         if not self.passages:
             return None
+        raw = message
         if has_cjk(message):  # an English FAQ is found far better with the English terms
             message = expand_chinese_query(message, ZH_EN_SERVICE)
         scores = self.vectors_ @ self.encoder.encode([message])[0]
         best = int(np.argmax(scores))
         if float(scores[best]) < MIN_FAQ_SIMILARITY:
             return None
-        return FaqAnswer(self.passages[best], float(scores[best]), "similarity")
+        return self._in_language(FaqAnswer(self.passages[best], float(scores[best]), "similarity"), raw, language)
+
+    def _in_language(self, found: FaqAnswer, message: str, language: str | None) -> FaqAnswer:
+        if language is None or found.passage.language == language:
+            return found
+        translated = self.translations.get((found.passage.intent or "", language))
+        if translated is not None:
+            return FaqAnswer(translated, found.score, found.via)
+        own = [n for n, p in enumerate(self.passages) if p.language == language]
+        if own and found.via == "similarity":
+            scores = self.vectors_[own] @ self.encoder.encode([message])[0]
+            best = int(np.argmax(scores))
+            if float(scores[best]) >= MIN_FAQ_SIMILARITY and float(scores[best]) >= found.score - 0.03:
+                return FaqAnswer(self.passages[own[best]], float(scores[best]), "similarity")
+        return FaqAnswer(found.passage, found.score, found.via, other_language=True)
 
     @staticmethod
     def short(passage: Passage) -> str:

@@ -69,6 +69,24 @@ _NOT_A_THING = re.compile(r"^(?:something|anything|it|this|that|them|more|again|
 _SERVICE_RE = re.compile(r"\b(?:return(?:s|ing)?|refunds?|deliver(?:y|ed)?|shipping|postage|broken|damaged|faulty"
                          r"|cancel\w*|exchange|warranty|invoice|pay(?:ment)?|paypal|account|password)\b"
                          r"|退货|退款|换货|运费|配送|发货|快递|坏了|损坏|付款|支付|发票|账户|密码", re.IGNORECASE)
+# "what else do you have?": the same search, continued.
+_MORE_RE = re.compile(r"\b(?:what else|anything else|more (?:options|ideas|of (?:them|these)|like (?:this|these|that))"
+                      r"|show me more|other options|any others?|any more)\b|还有别的|还有什么|更多|其他的呢|别的呢",
+                      re.I)
+# Discount codes and the basket are questions about the shop, never product searches.
+_DISCOUNT_RE = re.compile(r"\b(?:discount|voucher|promo(?:tion(?:al)?)?|coupon)s?(?: codes?)?\b"
+                          r"|\bcodes?\b.*\b(?:off|discount)\b|优惠券|优惠码|折扣|打折|促销|代金券", re.I)
+_BASKET_RE = re.compile(r"\b(?:add|put)\b.{0,40}\b(?:basket|cart|trolley|bag)\b|\b(?:my|the) (?:basket|cart)\b"
+                        r"|加入购物车|加到购物车|放进购物车|购物车", re.I)
+# Words of a request for something to buy, beside the constraints ("something for my 5 year old", "给孩子买").
+_REQUEST_RE = re.compile(r"\b(?:for (?:a|an|my|our|the|his|her)|gifts?|presents?|toys?|something|anything|ideas?"
+                         r"|under|stocking|loves?|likes?|into)\b|给.{0,10}(?:买|的)|适合|有没有|有什么|想买|玩具|礼物|喜欢",
+                         re.I)
+# "When will it arrive?" with no order named: about the order the conversation is about.
+_ARRIVAL_RE = re.compile(r"\bwhen (?:will|does|should|is) (?:it|my order|my parcel|the parcel|that|my package)"
+                         r"(?: be)? (?:arriv|deliver|get here|come|ship|dispatch)\w*"
+                         r"|\bhow long (?:until|till|before) it\b"
+                         r"|什么时候(?:到|送到|能到|发货)|多久(?:能)?到|几天(?:能)?到", re.I)
 _ORDER_WORD_RE = re.compile(r"\border\b|\bparcel\b|\bpackage\b|\bdelivery\b|订单|包裹|快递|物流", re.IGNORECASE)
 
 
@@ -91,6 +109,11 @@ class Understanding:
     shopping_cue: bool = False
     service_cue: bool = False
     classifier_intent: str | None = None
+    more: bool = False  # "what else do you have?" after a list
+    discount: bool = False
+    basket: bool = False
+    arrival: bool = False  # "when will it arrive?"
+    constraints: Any = None  # constraints.Found: the age, budget, type and theme the message states
 
     def value(self, kind: str) -> Any:
         return next((e.value for e in self.entities if e.type == kind), None)
@@ -158,6 +181,13 @@ class MessageReader:
         found.angry = bool(_ANGRY_RE.search(text))
         found.shopping_cue = bool(_SHOPPING_RE.search(text))
         found.service_cue = bool(_SERVICE_RE.search(text))
+        found.more = bool(_MORE_RE.search(text)) and has_shown_items
+        found.discount = bool(_DISCOUNT_RE.search(text))
+        found.basket = bool(_BASKET_RE.search(text))
+        found.arrival = bool(_ARRIVAL_RE.search(text))
+        from shopsense.assistant.constraints import extract
+
+        found.constraints = extract(text)
         self._resolve(found, has_shown_items)
         return found
 
@@ -165,7 +195,8 @@ class MessageReader:
     def _resolve(found: Understanding, has_shown_items: bool) -> None:
         """Conversation moves override the single-utterance intent where they are unambiguous."""
         refinement = bool(found.values("colour") or found.values("size") or found.values("price_range")
-                          or found.cheaper)
+                          or found.cheaper or (found.constraints and found.constraints.any()))
+        wants = found.constraints
         if found.wants_human:
             found.intent = "contact_human_agent"
         elif found.angry:
@@ -174,14 +205,24 @@ class MessageReader:
                                           or found.intent in ORDER_RELATED_INTENTS):
             if found.intent not in ORDER_INTENTS:
                 found.intent = "track_order"
-        elif found.not_interested and has_shown_items:
+        elif found.basket:
+            found.intent = "basket"
+        elif found.discount and not (wants and wants.product):
+            found.intent = "discount"
+        elif found.not_interested and has_shown_items and not (wants and wants.product):
             found.intent = "negative_feedback"
+        elif found.more:
+            found.intent = "product_search"
         elif found.ordinal is not None:
             found.intent = "product_question"
         elif has_shown_items and refinement and len(found.text.split()) <= 8:
             found.intent = "product_search"
         elif found.thanks:
             found.intent = "thanks"
+        elif wants is not None and (wants.product or wants.age_months is not None or wants.child) \
+                and (found.shopping_cue or wants.budget or wants.occasion or _REQUEST_RE.search(found.text)) \
+                and not found.service_cue and found.intent not in ORDER_INTENTS and not found.value("order_id"):
+            found.intent = "product_search"  # "我想给五岁的孩子买个礼物" is a request, whatever its first words
         elif found.greeting:
             found.intent = "greeting"
         elif found.intent == "place_order" and _names_a_thing_to_buy(found.text) and not found.service_cue:

@@ -30,6 +30,26 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                              "抱歉这些不合您的心意，我不会再推荐它们了。{question}"),
     "narrow_question": ("Who is it for, and roughly what budget do you have in mind?",
                         "请问是给谁买的？大概预算是多少？"),
+    "narrow_budget": ("What budget do you have in mind?", "大概预算是多少？"),
+    "narrow_theme": ("Is there something they love, such as dinosaurs, trains or unicorns?",
+                     "孩子有没有特别喜欢的，比如恐龙、火车或独角兽？"),
+    "guide_results": ("Here are {what}:\n{lines}\n{question}", "为您找到的商品（{what}）：\n{lines}\n{question}"),
+    "relaxed_budget": ("There is nothing {limit} that fits; the cheapest {what} are:\n{lines}\n"
+                       "Would one of these do, or shall I look for something else?",
+                       "没有{limit}的合适商品；最便宜的{what}是：\n{lines}\n这些可以吗？或者我帮您找找别的？"),
+    "relaxed_type": ("We don't have {what} right now; here are other {other}:\n{lines}\n"
+                     "Would one of these do?", "暂时没有{what}；可以看看这些{other}：\n{lines}\n这些合适吗？"),
+    "nothing_more": ("That is everything we have for {what}{constraint}. Shall I look for something else?",
+                     "{what}{constraint}就只有这些了。要不要我帮您找找别的？"),
+    "nothing_cheaper": ("Those are the cheapest {what} we have. Shall I look for something else?",
+                        "这些已经是最便宜的{what}了。要不要我帮您找找别的？"),
+    "ordinal_missing": ("I only showed {count} item(s) just now. Which one do you mean?",
+                        "刚才只列出了{count}件商品，请问您指的是哪一件？"),
+    "basket": ("I can't change your basket from the chat: open the product's page and press Add to basket, "
+               "then check out from the basket at the top of the page.",
+               "我无法在聊天中修改购物车：请打开商品页面点击“加入购物车”，然后在页面顶部的购物车中结算。"),
+    "faq_other_language": ("{answer}\n(Source: {title}; this answer is only available in {language}.)",
+                           "{answer}\n（来源：{title}；本店的这条说明只有{language}版本。）"),
     "item": ("{title} costs {price}.{rating}{age}{highlight}", "{title}，售价{price}。{rating}{age}{highlight}"),
     "item_rating": (" Reviewers give it {average} out of 5 ({count} reviews, {positive}% positive).",
                     "评价平均{average}分（共{count}条评价，{positive}%好评）。"),
@@ -51,6 +71,19 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                           "dispatched. {how}", "订单{order_id}目前{status}，发货前可以免费取消。{how}"),
     "order_cancel_late": ("Order {order_id} is already {status}, so it can no longer be cancelled; you can return "
                           "it instead. {how}", "订单{order_id}已{status}，无法取消，您可以在收货后申请退货。{how}"),
+    "order_cancel_done": ("Order {order_id} is already {status}; there is nothing left to cancel.",
+                          "订单{order_id}已{status}，无需再取消。"),
+    "arrival_processing": ("Order {order_id} ({title}) is still {status}: it has not left our warehouse yet. Once "
+                           "it is dispatched it arrives with the delivery you chose. {rule}",
+                           "订单{order_id}（{title}）目前{status}，还没有从仓库发出；发货后按您选择的配送方式送达。{rule}"),
+    "arrival_shipped": ("Order {order_id} ({title}) was shipped (last updated {updated}); the tracking link is in "
+                        "your dispatch e-mail. {rule}",
+                        "订单{order_id}（{title}）已于{updated}发货，物流链接在发货邮件里。{rule}"),
+    "arrival_delivered": ("Order {order_id} ({title}) was delivered (last updated {updated}). If you can't find "
+                          "it, tell me and I'll pass you to a colleague.",
+                          "订单{order_id}（{title}）已于{updated}签收。如果没有收到，请告诉我，我为您转接人工客服。"),
+    "arrival_other": ("Order {order_id} ({title}) is {status} (last updated {updated}), so no delivery is on its way.",
+                      "订单{order_id}（{title}）{status}（更新于{updated}），不会再配送。"),
     "faq": ("{answer}\n(Source: {title})", "{answer}\n（来源：{title}）"),
     "dont_know": ("I'm not sure about that one. I can help with products, orders, delivery, returns and payments, "
                   "or pass you to a colleague. Would you like that?",

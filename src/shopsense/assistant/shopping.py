@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shopsense.assistant.cards import item_card, known_titles, line, product_facts
 from shopsense.assistant.replies import Draft, money, say
+from shopsense.assistant.request import MORE_WORDS, product_query, residual_query, update_slots
 from shopsense.core.language import has_cjk
 from shopsense.text.generator import Facts
 
@@ -22,39 +24,6 @@ CANDIDATES = 20
 # Below this cosine (MiniLM) between the request and the best item, with no item naming the requested
 # thing, the shop does not carry it (toy shop: "trousers" ~0.25, "wooden train" ~0.6).
 CARRIED_SIMILARITY = 0.42
-_FILLER_EN = re.compile(
-    r"\b(?:i(?:'d| would)?\s+(?:really\s+)?(?:want|like|need|love)(?:\s+to\s+(?:buy|get|find|see))?|i'?m\s+"
-    r"(?:looking|searching)\s+for|looking\s+for|searching\s+for|can\s+you|could\s+you|would\s+you|please|"
-    r"recommend(?:ations?)?|suggest(?:ions?)?|what\s+(?:do|would|can)\s+you|do\s+you\s+(?:have|sell|stock|carry)|"
-    r"show\s+me|find\s+me|get\s+me|buy|purchase|any|some|something|anything|a|an|the|me|my|good|nice|great|"
-    r"best|what|which|is|are|there|have|you|got|ideas?|options?|in\s+stock|cheaper|less\s+expensive)\b",
-    re.IGNORECASE)
-_FILLER_ZH = re.compile(r"我想买|我想要|我要买|我要|想买|请问|推荐一下|推荐|有没有|有什么|有卖|^有|卖|帮我找|帮我|给我|"
-                        r"一下|一个|一些|一台|一件|一套|一条|一双|一款|一只|一盒|什么|好的|便宜点|便宜一点|便宜|吗|么|呢|"
-                        r"吧|的|呀|？|\?|，|。|！")
-_TRAILING_EN = re.compile(r"\b(?:for|with|under|below|over|above|between|around|about|that|which)\b.*$",
-                          re.IGNORECASE)
-
-
-def product_query(read: Understanding) -> str:
-    """The product words of a message: fillers, prices and politeness removed ("I want to buy a wooden
-    train, what do you recommend?" -> "wooden train")."""
-    text = read.text
-    for entity in sorted(read.entities, key=lambda e: e.start, reverse=True):
-        if entity.type in ("price_range", "money", "order_id", "email", "phone"):
-            text = text[:entity.start] + " " + text[entity.end:]
-    if read.language == "zh":
-        return _FILLER_ZH.sub(" ", text).strip()
-    best = ""
-    for clause in re.split(r"[,.;!?]+", text):  # the clause naming the product is the one left with words
-        clause = _FILLER_EN.sub(" ", clause)
-        clause = _TRAILING_EN.sub(" ", clause)
-        clause = re.sub(r"\s+", " ", re.sub(r"[^\w\s'&-]", " ", clause)).strip()
-        if len(clause) > len(best):
-            best = clause
-    return best
-
-
 def english_terms(query: str) -> str:
     """A Chinese request with its English glossary terms (the catalog is in English)."""
     from shopsense.search.glossary import expand_chinese_query
@@ -62,40 +31,8 @@ def english_terms(query: str) -> str:
     return expand_chinese_query(query) if has_cjk(query) else query
 
 
-def item_card(assistant: Any, item_id: str, explanation: str | None = None) -> dict[str, Any]:
-    card = assistant.shop.catalog.item(item_id)
-    summary = assistant.shop.catalog.review_summary(item_id)
-    card.update({"average_rating": summary["average"], "review_count": summary["count"]})
-    if explanation:
-        card["explanation"] = explanation
-    return card
-
-
-def _line(position: int, card: dict[str, Any], language: str) -> str:
-    rating = ""
-    if card.get("review_count"):
-        rating = (f"（{card['average_rating']}分，{card['review_count']}条评价）" if language == "zh"
-                  else f" ({card['average_rating']}★, {card['review_count']} reviews)")
-    return f"{position}. {card['title']} — {money(card['price'], card.get('currency'))}{rating}"
-
-
-def _product_facts(facts: Facts, cards: list[dict[str, Any]]) -> Facts:
-    for card in cards:
-        facts.add("product", card["item_id"], card["title"], card["title"])
-        if card["price"] is not None:
-            facts.add("price", card["item_id"], f"{card['title']} costs {money(card['price'], card.get('currency'))}",
-                      card["price"])
-        if card.get("review_count"):
-            facts.add("review", card["item_id"], f"rated {card['average_rating']} from {card['review_count']} reviews")
-    return facts
-
-
-def _known_titles(assistant: Any) -> list[str]:
-    return [row["title"] for row in assistant.shop.catalog.items.values()]
-
-
 def _search(assistant: Any, query: str, state: DialogueState, exclude: set[str],
-            priced: bool = True) -> list[Any]:
+            priced: bool = True, honest: bool = True) -> list[Any]:
     from shopsense.search import SearchFilters
 
     search = assistant.shop.search
@@ -104,7 +41,7 @@ def _search(assistant: Any, query: str, state: DialogueState, exclude: set[str],
     filters = SearchFilters(min_price=state.slots.min_price if priced else None,
                             max_price=state.slots.max_price if priced else None,
                             exclude_item_ids=frozenset(exclude))
-    return search.engine.search(query, CANDIDATES, filters)
+    return search.engine.search(query, CANDIDATES, filters, honest=honest)
 
 
 def _carried(assistant: Any, query: str, hits: list[Any]) -> bool:
@@ -184,98 +121,109 @@ def _recommended(assistant: Any, state: DialogueState, exclude: set[str]) -> tup
     return [item_card(assistant, r.item_id, r.explanation) for r in recs], source == "personal"
 
 
-def _update_slots(assistant: Any, state: DialogueState, read: Understanding, query: str) -> None:
-    slots = state.slots
-    refinement_only = bool(state.last_items) and (read.cheaper or read.values("colour") or read.values("size")
-                                                  or read.values("price_range")) and len(query.split()) <= 2
-    if query and not refinement_only:
-        slots.query, slots.colour, slots.size = query, None, None
-        slots.min_price = slots.max_price = None
-    for price_range in read.values("price_range"):
-        slots.min_price, slots.max_price = price_range.get("min"), price_range.get("max")
-    if read.cheaper and state.last_items:
-        items = assistant.shop.catalog.items
-        prices = [items[i]["price"] for i in state.last_items if i in items and items[i]["price"] is not None]
-        if prices:
-            slots.max_price = round(min(prices) - 0.01, 2)
-            if slots.min_price is not None and slots.min_price > slots.max_price:
-                slots.min_price = None  # "cheaper" than the cheapest shown outranks an older lower bound
-    if read.values("colour"):
-        slots.colour = str(read.values("colour")[-1])
-    if read.values("size"):
-        slots.size = str(read.values("size")[-1])
+def _order_for(assistant: Any, state: DialogueState) -> Any:
+    return lambda ids: _personal_order(assistant, state, ids)[0]
 
 
 def find_products(assistant: Any, state: DialogueState, read: Understanding) -> Draft:
+    from shopsense.assistant import guide
+    from shopsense.assistant.constraints import extract
 
     lang = read.language
-    query = product_query(read)
-    _update_slots(assistant, state, read, query)
-    search_text = " ".join(p for p in (state.slots.colour, state.slots.size, state.slots.query) if p)
-    exclude = set(state.rejected) | (set(state.last_items) if read.cheaper else set())
+    found = extract(read.text)
+    more = bool(MORE_WORDS.search(read.text)) and bool(state.last_items)
+    query = "" if more else residual_query(read, found)
+    update_slots(assistant, state, read, query, found)
+    exclude = set(state.rejected) | (set(state.shown) if (read.cheaper or more) else set())
+    if guide.constrained(state.slots) and not (state.slots.query and not state.slots.types
+                                              and not state.slots.themes and not _sold(assistant, state)):
+        return guide.guided(assistant, state, read, exclude, SHOW, _order_for(assistant, state))
+    search_text = " ".join(p for p in (state.slots.colour, state.slots.query) if p)
     hits = _search(assistant, search_text, state, exclude)
     what = _echo(state.slots.query, lang)
-    facts = Facts(known_titles=_known_titles(assistant))
+    facts = Facts(known_titles=known_titles(assistant))
     # Whether the shop sells the thing at all is a question about the catalog, not about this budget.
     priced = state.slots.min_price is not None or state.slots.max_price is not None
-    probe = _search(assistant, search_text, state, exclude, priced=False) if priced else hits
+    probe = _search(assistant, state.slots.query or "", state, exclude, priced=False) if priced else hits
     if priced and state.slots.query:  # a budget lets weak matches through: keep the ones about the request
         hits = _relevant(assistant, state.slots.query, hits)
     if state.slots.query and not _carried(assistant, state.slots.query, probe):
         english = " ".join(t for t in english_terms(state.slots.query).split() if t.isascii())
         if english and english != state.slots.query:  # "裤子": the closest things to "trousers" in the catalog
             hits = _search(assistant, english, state, exclude)
-        cards = [item_card(assistant, h.item_id) for h in hits[:SHOW]]
+        if not hits:
+            hits = _search(assistant, english or state.slots.query, state, exclude, priced=False, honest=False)
+        shown = _safe(assistant, state, [h.item_id for h in hits])[:SHOW]
+        cards = [item_card(assistant, i) for i in shown]
         if not cards:
             cards, _ = _recommended(assistant, state, exclude)
         state.show([c["item_id"] for c in cards])
-        lines = "\n".join(_line(n, c, lang) for n, c in enumerate(cards, 1))
+        lines = "\n".join(line(n, c, lang) for n, c in enumerate(cards, 1))
         facts.add("other", "catalog", f"the catalog has no {state.slots.query}")
         state.slots.query = None
         return Draft("not_carried", say("not_carried", lang, what=what, lines=lines),
-                     _product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
+                     product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
     personal = False
     if hits:
         ordered, personal = _personal_order(assistant, state, [h.item_id for h in hits])
         cards = [item_card(assistant, i, "Matches your past purchases and your request." if personal else None)
                  for i in ordered[:SHOW]]
     elif state.slots.query:
-        constraint = _budget(state, lang)
-        return Draft("nothing_found", say("nothing_found", lang, what=what, constraint=constraint), failed=True)
+        key = "nothing_more" if more else "nothing_found"
+        return Draft("nothing_found", say(key, lang, what=what, constraint=_budget(state, lang)), failed=not more)
     else:
         cards, personal = _recommended(assistant, state, exclude)
     if not cards:
         return Draft("nothing_found", say("nothing_found", lang, what=what, constraint=""), failed=True)
     state.show([c["item_id"] for c in cards])
-    lines = "\n".join(_line(n, c, lang) for n, c in enumerate(cards, 1))
+    lines = "\n".join(line(n, c, lang) for n, c in enumerate(cards, 1))
     question = ("想了解哪一件？也可以告诉我预算或颜色。" if lang == "zh"
                 else "Would you like details on one of them, or something cheaper or in another colour?")
     key = "results_personal" if personal else "results"
     return Draft("recommend", say(key, lang, what=_echo(state.slots.query, lang, quoted=True), lines=lines,
                                   question=question),
-                 _product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
+                 product_facts(facts, cards), cards, [{"type": "catalog", "id": c["item_id"]} for c in cards])
+
+
+def _sold(assistant: Any, state: DialogueState) -> bool:
+    """Whether the free product words of the slots name something the catalog has."""
+    probe = _search(assistant, state.slots.query or "", state, set(state.rejected), priced=False)
+    return _carried(assistant, state.slots.query or "", probe)
+
+
+def _safe(assistant: Any, state: DialogueState, item_ids: list[str]) -> list[str]:
+    """The items that may be shown to this shopper: for a child, only what the catalog says suits them."""
+    from shopsense.search.query_terms import fit_for_child
+
+    if not state.slots.child:
+        return item_ids
+    items = assistant.shop.catalog.items
+    return [i for i in item_ids if i in items and fit_for_child(items[i], state.slots.age_months)]
 
 
 def not_interested(assistant: Any, state: DialogueState, read: Understanding) -> Draft:
+    from shopsense.assistant import guide
 
     lang = read.language
     state.rejected.extend(i for i in state.last_items if i not in state.rejected)
     exclude = set(state.rejected) | set(state.shown)
+    if guide.constrained(state.slots):
+        return guide.guided(assistant, state, read, exclude, SHOW, _order_for(assistant, state), rejected=True)
     query = state.slots.query
     cards: list[dict] = []
     if query:
         hits = _search(assistant, f"{state.slots.colour or ''} {query}".strip(), state, exclude)
-        cards = [item_card(assistant, h.item_id) for h in hits[:SHOW]]
+        cards = [item_card(assistant, h.item_id) for h in _relevant(assistant, query, hits)[:SHOW]]
     if not cards:
         cards, _ = _recommended(assistant, state, exclude)
     cards = [c for c in cards if c["item_id"] not in exclude][:SHOW]
     question = say("narrow_question", lang)
-    facts = _product_facts(Facts(known_titles=_known_titles(assistant)), cards)
+    facts = product_facts(Facts(known_titles=known_titles(assistant)), cards)
     if not cards:
         state.last_items = []
         return Draft("not_interested", say("not_interested_empty", lang, question=question), facts)
     state.show([c["item_id"] for c in cards])
-    lines = "\n".join(_line(n, c, lang) for n, c in enumerate(cards, 1))
+    lines = "\n".join(line(n, c, lang) for n, c in enumerate(cards, 1))
     return Draft("not_interested", say("not_interested", lang, question=question, lines=lines), facts, cards,
                  [{"type": "catalog", "id": c["item_id"]} for c in cards])
 
@@ -286,7 +234,9 @@ def product_question(assistant: Any, state: DialogueState, read: Understanding) 
     item_id = None
     if read.ordinal is not None and state.last_items:
         index = read.ordinal if read.ordinal >= 0 else len(state.last_items) - 1
-        item_id = state.last_items[index] if index < len(state.last_items) else None
+        if index >= len(state.last_items):  # "the second one" of a one-item list: ask, never guess
+            return Draft("which_item", say("ordinal_missing", lang, count=len(state.last_items)))
+        item_id = state.last_items[index]
     if item_id is None:
         hits = _search(assistant, product_query(read), state, set(state.rejected))
         named = [h for h in hits[:3] if h.lexical_rank is not None and _names(assistant, read.text, h.item_id)]
@@ -300,7 +250,7 @@ def product_question(assistant: Any, state: DialogueState, read: Understanding) 
     card = item_card(assistant, item_id)
     row = assistant.shop.catalog.items.get(item_id, {})
     summary = assistant.shop.catalog.review_summary(item_id)
-    facts = _product_facts(Facts(known_titles=_known_titles(assistant)), [card])
+    facts = product_facts(Facts(known_titles=known_titles(assistant)), [card])
     if summary["count"]:
         rating = say("item_rating", lang, average=summary["average"], count=summary["count"],
                      positive=round(100 * summary["positive_share"]))

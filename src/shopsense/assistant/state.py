@@ -23,6 +23,12 @@ class Slots:
     colour: str | None = None
     size: str | None = None
     brand: str | None = None
+    child: bool | None = None  # buying for a child (True), an adult (False), not said (None)
+    age_months: float | None = None
+    types: list[str] = field(default_factory=list)  # product types (constraints.PRODUCT_TYPES keys)
+    themes: list[str] = field(default_factory=list)  # themes (constraints.THEMES keys)
+    occasion: str | None = None
+    cheaper: bool = False  # max_price came from "something cheaper", not from the shopper's own budget
 
     def describe(self) -> str:
         parts = [p for p in (self.colour, self.brand, self.query, self.size) if p]
@@ -52,6 +58,8 @@ class DialogueState:
     ticket_id: str | None = None
     turns: list[dict[str, Any]] = field(default_factory=list)
     turn_count: int = 0  # turns ever taken; each turn keeps its number "n" when old ones are dropped
+    last_order_id: str | None = None  # the order the conversation is about ("when will it arrive?")
+    last_reply_items: list[str] = field(default_factory=list)  # the items the last reply showed ("cheaper")
 
     def remember(self, role: str, text: str, **extra: Any) -> int:
         number = self.turn_count
@@ -76,6 +84,7 @@ class DialogueState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DialogueState:
         data = dict(data)
-        data["slots"] = Slots(**data.get("slots", {}))
+        slots = data.get("slots") or {}
+        data["slots"] = Slots(**{k: v for k, v in slots.items() if k in Slots.__dataclass_fields__})
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +19,15 @@ if TYPE_CHECKING:
 report_app = typer.Typer(no_args_is_help=True, help="Reports over the event log.")
 
 
-def serve_workspace(settings: Settings, host: str, port: int) -> None:
+def default_workers() -> int:
+    """One worker per core but one, at most 4: a request is CPU-bound Python (one core per process), the
+    spare core is for the database, the retrain jobs and the OS, and past 4 the memory of N copies of the
+    models grows faster than the throughput. On a 2-core machine: 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores - 1))
+
+
+def serve_workspace(settings: Settings, host: str, port: int, access_log: bool = True, workers: int = 1) -> None:
     """Serve the API and pages of a prepared workspace until interrupted."""
     import uvicorn
 
@@ -35,11 +44,29 @@ def serve_workspace(settings: Settings, host: str, port: int) -> None:
         fail(f"no trained recommender in {settings.home}; run {step} (or `shopsense demo`)", code=1)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     console.print(f"[bold green]serving[/] {settings.home} at http://{shown}:{port}/  "
-                  f"(API docs: http://{shown}:{port}/docs; Ctrl+C stops)", highlight=False)
+                  f"(API docs for admins: http://{shown}:{port}/docs; Ctrl+C stops)", highlight=False)
+    if not settings.api_key:
+        console.print("admin surface off: set SHOPSENSE_API_KEY to use /admin, the admin API and /metrics",
+                      highlight=False)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # The access log passes through the personal-data filter like every other record (api/app.py).
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+        else:  # each worker process builds its app from the same settings, handed over in the environment
+            os.environ.update(settings_env(settings))
+            uvicorn.run("shopsense.api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                        log_level="info", access_log=access_log)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc}", code=1)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``SHOPSENSE_*`` variables that recreate ``settings`` in another process."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"SHOPSENSE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
 
 
 def run_pipeline(home: Path | None, options: TrainOptions) -> PipelineResult:
@@ -84,9 +111,13 @@ def register(app: typer.Typer) -> None:
         home: HomeOption = None,
         host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+        access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                                 help="Log every request (masked).")] = True,
+        workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help=(
+            "Server processes (default: one per core but one, at most 4).")) ] = None,
     ) -> None:
         """Serve the JSON API and web pages for a prepared workspace."""
-        serve_workspace(settings_for(home, create=False), host, port)
+        serve_workspace(settings_for(home, create=False), host, port, access_log, workers or default_workers())
 
     @app.command("retrain")
     def retrain(

@@ -116,6 +116,7 @@ def demo_command(
 ) -> None:
     """Import the bundled demo store (ToyNest), train every model, and serve the shop and the API."""
     from shopsense.cli.serving import print_pipeline, run_pipeline, serve_workspace
+    from shopsense.core.identity import DEMO_ADMIN_KEY_FILE, workspace_secret
     from shopsense.registry import Registry
     from shopsense.serving.pipeline import TrainOptions
     from shopsense.serving.training import RECOMMENDER
@@ -133,7 +134,11 @@ def demo_command(
         console.print(f"workspace ready in {settings.home}; serve it with `shopsense serve --home {settings.home}`",
                       highlight=False)
         return
-    serve_workspace(settings, host, port)
+    # Demo mode: the header offers the demo shoppers (signed in through the token flow), and the admin
+    # surface is on with a key generated once for this workspace unless SHOPSENSE_API_KEY is set.
+    key = settings.api_key or workspace_secret(None, settings.home, DEMO_ADMIN_KEY_FILE)
+    console.print(f"admin key for /admin and the admin API: [bold]{key}[/]", highlight=False)
+    serve_workspace(settings.model_copy(update={"demo": True, "api_key": key}), host, port)
 
 
 def register(app: typer.Typer) -> None:

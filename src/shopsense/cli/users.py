@@ -1,4 +1,5 @@
-"""``shopsense users erase USER_ID``: the one erasure (:func:`shopsense.serving.erasure.erase_user`)."""
+"""``shopsense users erase USER_ID`` (the one erasure, :func:`shopsense.serving.erasure.erase_user`) and
+``shopsense users token USER_ID`` (a signed shopper token)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,22 @@ def erase(
         err_console.print(f"[yellow]warning:[/] retraining failed: {retrained['error']}", highlight=False)
     elif retrained.get("promoted"):
         console.print(f"retrained and promoted: {', '.join(retrained['promoted'])}", highlight=False)
+
+
+@app.command("token")
+def token(
+    user_id: Annotated[str, typer.Argument(help="The shopper's id in the store (never an e-mail address).")],
+    home: HomeOption = None,
+    ttl: Annotated[int, typer.Option("--ttl", min=60, max=7 * 86400, help="Seconds the token is valid.")] = 3600,
+) -> None:
+    """Print a signed shopper token for USER_ID (what the store's backend mints with SHOPSENSE_SECRET), for
+    trying the API as that shopper: `Authorization: Bearer <token>`."""
+    from shopsense.core.identity import SHOPPER
+    from shopsense.core.pii import find_pii
+
+    if not user_id.strip() or any(ord(c) < 32 for c in user_id) or len(user_id) > 255:
+        fail("USER_ID: must be 1-255 characters, without control characters")
+    if any(span.kind in ("EMAIL", "PHONE", "CARD") for span in find_pii(user_id)):
+        fail("USER_ID: looks like personal data (an e-mail, phone or card number); use the store's internal id")
+    with open_workspace(home) as workspace:
+        print(workspace.signer.mint(user_id, SHOPPER, ttl))

@@ -14,6 +14,7 @@ sells, and an import must not fail on that.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,8 +22,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, DateTime, Engine, Float, Index, Integer, String, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopsense.core.records import TABLE_COLUMNS
@@ -196,6 +211,27 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return engine
 
 
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """``metadata.create_all`` that is safe when several processes start at once.
+
+    SQLite: inside one BEGIN IMMEDIATE transaction, so the existence check and the CREATE cannot interleave
+    with another process's (a read lock upgraded to a write lock would fail at once with "database is
+    locked"). Other databases: a concurrent creator may win the race; the retry then finds its tables.
+    """
+    if set(metadata.tables) <= set(inspect(engine).get_table_names()):
+        return  # a reader must not wait for the write lock (an import may hold it for minutes)
+    for attempt in range(5):
+        try:
+            with engine.connect().execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}) as conn:
+                with conn.begin():
+                    metadata.create_all(conn)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 # -- DataFrame <-> rows ----------------------------------------------------------------------------------
 # How a canonical column is stored; every other canonical column is text.
 COLUMN_KINDS: dict[tuple[str, str], str] = {
@@ -207,8 +243,10 @@ COLUMN_KINDS: dict[tuple[str, str], str] = {
 
 
 def to_utc_series(values: Iterable[Any]) -> pd.Series:
-    """Naive-UTC datetimes or ISO strings (SQLite's DATETIME text) as a tz-aware UTC Series."""
-    return pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, format="ISO8601")
+    """Naive-UTC datetimes or ISO strings (SQLite's DATETIME text) as a tz-aware UTC Series. A time outside
+    pandas' range (before 1677 or after 2262, stored before the API bounded ``created_at``) becomes NaT
+    rather than failing every reader of the table."""
+    return pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, format="ISO8601", errors="coerce")
 
 
 def _is_null(value: Any) -> bool:

@@ -20,20 +20,27 @@ _HANDLER_FLAG = "_shopsense_handler"
 class PiiMaskingFilter(logging.Filter):
     """Masks e-mails, phone numbers, card numbers, ID numbers and addresses in log records.
 
-    The message is formatted with its arguments first (so a personal value passed as an argument is
-    masked too), then ``record.msg`` becomes the masked text and ``record.args`` is emptied. The text of
+    The format and each argument are masked in place, so formatters that read ``record.args`` (uvicorn's
+    access log does) keep working; if the formatted message still holds personal data (a value split
+    between the format and an argument), the record becomes the masked text with no arguments. The text of
     an attached exception and of a stack trace is masked as well. The filter never drops a record.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_pii_masked", False):
             return True
-        try:
+        record.msg = mask_pii(record.msg) if isinstance(record.msg, str) else record.msg
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _masked_arg(v) for k, v in record.args.items()}
+        try:  # a value split across the format and an argument: mask the whole message too
             message = record.getMessage()
         except Exception:  # a broken format string: mask what there is, let logging report the rest
             message = f"{record.msg} {record.args}"
-        record.msg = mask_pii(message)
-        record.args = ()
+        masked = mask_pii(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -42,6 +49,13 @@ class PiiMaskingFilter(logging.Filter):
             record.stack_info = mask_pii(record.stack_info)
         record._pii_masked = True
         return True
+
+
+def _masked_arg(value: object) -> object:
+    """An argument with personal data masked; numbers stay numbers (a ``%d`` must still format)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_pii(value if isinstance(value, str) else str(value))
 
 
 def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None,
@@ -70,3 +84,16 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None,
         if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
             handler.addFilter(PiiMaskingFilter())
     return root
+
+
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "shopsense")
+
+
+def install_pii_filter(names: tuple[str, ...] = SERVER_LOGGERS) -> None:
+    """Mask personal data on every handler of the root logger and of the server's loggers (uvicorn sets up
+    its own handlers, which do not pass through the root's). Idempotent; call it once the server's logging
+    is configured."""
+    for logger in (logging.getLogger(), *(logging.getLogger(n) for n in names)):
+        for handler in logger.handlers:
+            if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
+                handler.addFilter(PiiMaskingFilter())

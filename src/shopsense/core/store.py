@@ -35,6 +35,7 @@ from shopsense.core.db import (
     PreparedTable,
     StoreMetaRow,
     column_from_db,
+    create_tables,
     extra_from_db,
     make_engine,
     prepare_table,
@@ -118,7 +119,7 @@ class Store:
 
     def create_schema(self) -> None:
         """Create the tables that do not exist yet (idempotent)."""
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)
         self._schema_ready = True
 
     def _ready(self) -> None:
@@ -271,7 +272,13 @@ class Store:
                 chunk = ids[start:start + 500]
                 seen.update(conn.execute(select(EventRow.event_id).where(EventRow.event_id.in_(chunk))).scalars())
             new = [rows[i] for i in ids if i not in seen]
-            if new:
+            if new and conn.dialect.insert_executemany_returning:
+                # Only what this transaction really inserted: on Postgres a concurrent writer may have stored
+                # some of the same ids since the check above (SQLite's BEGIN IMMEDIATE rules that out).
+                stmt = _insert_ignoring_duplicates(conn, EventRow.__table__).returning(EventRow.event_id)
+                stored = set(conn.execute(stmt, new).scalars())
+                new = [r for r in new if r["event_id"] in stored]
+            elif new:
                 conn.execute(_insert_ignoring_duplicates(conn, EventRow.__table__), new)
         return [r["event_id"] for r in new]
 
@@ -293,6 +300,10 @@ class Store:
         frame["payload"] = pd.Series([p if p is not None else {} for p in frame["payload"]], dtype=object)
         for col in ("created_at", "received_at"):
             frame[col] = to_utc_series(frame[col])
+        # A client clock far off (or a time from before the API bounded it) must not reorder history or break
+        # a report: such an event happened when it was received.
+        implausible = frame["created_at"].isna() | (frame["created_at"] > frame["received_at"] + _CLOCK_SLACK)
+        frame.loc[implausible, "created_at"] = frame.loc[implausible, "received_at"]
         return frame
 
     def events_summary(self) -> tuple[int, str | None]:
@@ -336,6 +347,9 @@ class Store:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+_CLOCK_SLACK = pd.Timedelta(days=1)
+
+
 def _bump_generation(conn: Connection) -> None:
     meta = StoreMetaRow.__table__
     current = conn.execute(select(meta.c.value).where(meta.c.key == "generation")).scalar()
@@ -352,6 +366,7 @@ def _event_row(index: int, ev: Mapping[str, Any], received: datetime) -> dict[st
     user_id = ev.get("user_id")
     if not isinstance(user_id, str) or not user_id:
         raise EventError(f"{where}: field 'user_id': required, a non-empty string")
+    _fits(where, "user_id", user_id)
     kind = ev.get("type")
     if kind not in EVENT_TYPES:
         raise EventError(f"{where}: field 'type': {kind!r} is not one of {', '.join(EVENT_TYPES)}")
@@ -367,12 +382,26 @@ def _event_row(index: int, ev: Mapping[str, Any], received: datetime) -> dict[st
     created = ev.get("created_at")
     event_id = ev.get("event_id") or uuid.uuid4().hex
     return {
-        "event_id": str(event_id), "user_id": user_id, "type": kind, "value": value, "payload": payload,
-        "item_id": _opt_str(ev.get("item_id")), "session_id": _opt_str(ev.get("session_id")),
-        "model_version": _opt_str(ev.get("model_version")),
+        "event_id": _fits(where, "event_id", str(event_id)), "user_id": user_id, "type": kind, "value": value,
+        "payload": payload, "item_id": _fits(where, "item_id", _opt_str(ev.get("item_id"))),
+        "session_id": _fits(where, "session_id", _opt_str(ev.get("session_id"))),
+        "model_version": _fits(where, "model_version", _opt_str(ev.get("model_version"))),
         "created_at": received if created is None else _utc_naive(created, f"{where}: field 'created_at'"),
         "received_at": received,
     }
+
+
+def _fits(where: str, name: str, text: str | None) -> str | None:
+    """``text`` unchanged when the events column ``name`` can hold it on every database: Postgres enforces
+    the column length that SQLite ignores, and refuses NUL characters in text."""
+    if text is None:
+        return None
+    limit = EventRow.__table__.c[name].type.length
+    if limit is not None and len(text) > limit:
+        raise EventError(f"{where}: field {name!r}: at most {limit} characters, got {len(text)}")
+    if "\x00" in text:
+        raise EventError(f"{where}: field {name!r}: contains a NUL character")
+    return text
 
 
 def _opt_str(value: Any) -> str | None:

@@ -97,12 +97,15 @@ class OpinionIndexes:
             self._memory = (key, index)
         return index
 
-    def ready(self) -> OpinionIndex | None:
-        """The index if it is in memory or on disk; otherwise None, and ONE background build starts, so a
-        request never waits the minutes a first build takes."""
+    def ready(self, start_build: bool = False) -> OpinionIndex | None:
+        """The index if it is in memory or on disk; otherwise None, and with ``start_build`` ONE background
+        build starts (an admin's action: a request never waits the minutes a first build takes, and an
+        anonymous one never starts it)."""
         key, folder, _, model_name = self._locate()
         if (index := self._cached(key, folder, model_name)) is not None:
             return index
+        if not start_build:
+            return None
         with self._lock:
             if self._builder is None or self._builder[0] != key or not self._builder[1].is_alive():
                 thread = threading.Thread(target=self._build_in_background, args=(key,), daemon=True,
@@ -118,6 +121,12 @@ class OpinionIndexes:
             if self._memory is not None and self._memory[0] == key:
                 return True
         return (folder / "mentions.parquet").exists()
+
+    def building(self) -> bool:
+        """Whether a background build of the store's current index is running."""
+        key = self._locate()[0]
+        with self._lock:
+            return self._builder is not None and self._builder[0] == key and self._builder[1].is_alive()
 
     def build_error(self) -> str | None:
         """Why the last background build for the store's current key failed, if it did."""

@@ -12,6 +12,24 @@ from shopsense.recommend.base import Recommender
 from shopsense.recommend.dataset import InteractionDataset
 
 
+def ease_weights(gram: np.ndarray, lambda_: float) -> np.ndarray:
+    """``B = I - P / diag(P)`` with a zero diagonal, ``P = (G + lambda I)^-1``, from the float32 Gram matrix
+    ``G = X^T X`` (overwritten). The one solve, shared by :class:`EASE` and the Spark job (``shopsense.scale``)."""
+    gram[np.diag_indices_from(gram)] += np.float32(lambda_)
+    # Cholesky-based inverse of the SPD Gram matrix: half the flops of an LU inverse, in place.
+    c, info = la.lapack.spotrf(gram, lower=0, overwrite_a=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: Cholesky failed (info={info}); increase lambda_")
+    p, info = la.lapack.spotri(c, lower=0, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: inverse failed (info={info})")
+    p = np.triu(p) + np.triu(p, 1).T
+    diag = np.diag(p).copy()
+    p /= -diag[None, :]
+    p[np.diag_indices_from(p)] = 0.0
+    return p.astype(np.float32)
+
+
 class EASE(Recommender):
     """Learns an item x item weight matrix ``B`` with zero diagonal: ``B = I - P / diag(P)``,
     ``P = (X^T X + lambda I)^-1``; ``score(u) = x_u B``. ``lambda_`` must be tuned (it is the only knob).
@@ -47,21 +65,8 @@ class EASE(Recommender):
         if self.max_items is not None and len(active) > self.max_items:
             active = np.sort(active[np.argsort(-pop[active], kind="stable")[: self.max_items]])
         xa = x[:, active]
-        gram = (xa.T @ xa).toarray().astype(np.float32)
-        gram[np.diag_indices_from(gram)] += np.float32(self.lambda_)
-        # Cholesky-based inverse of the SPD Gram matrix: half the flops of an LU inverse, in place.
-        c, info = la.lapack.spotrf(gram, lower=0, overwrite_a=1, clean=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: Cholesky failed (info={info}); increase lambda_")
-        p, info = la.lapack.spotri(c, lower=0, overwrite_c=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: inverse failed (info={info})")
-        p = np.triu(p) + np.triu(p, 1).T
-        diag = np.diag(p).copy()
-        p /= -diag[None, :]
-        p[np.diag_indices_from(p)] = 0.0
         self.active_ = active.astype(np.int64)
-        self.weights_ = p.astype(np.float32)
+        self.weights_ = ease_weights((xa.T @ xa).toarray().astype(np.float32), self.lambda_)
 
     def _score_rows(self, rows: sp.csr_matrix) -> np.ndarray:
         n = rows.shape[0]

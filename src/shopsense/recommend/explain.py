@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from shopsense.core.atomic import write_text_atomic
 from shopsense.core.language import has_cjk
@@ -234,12 +235,7 @@ def user_context(
     """The :class:`UserContext` of a known user (their dataset history) or of a profile's recent items."""
     ctx = UserContext(user_id=None if user_id is None else str(user_id), similarity=similarity)
     if user_id is not None and str(user_id) in dataset.user_index:
-        inter = dataset.interactions
-        mine = inter[inter["user_idx"] == dataset.user_index[str(user_id)]]
-        mine = mine.sort_values(["timestamp"], kind="stable").drop_duplicates("item_idx", keep="last")
-        ctx.history = mine["item_idx"].to_numpy(np.int64)
-        ctx.verbs = [_VERB.get(e, "bought") for e in mine["event"]]
-        ctx.stars = mine["value"].to_numpy(np.float64)
+        ctx.history, ctx.verbs, ctx.stars = _histories(dataset)[dataset.user_index[str(user_id)]]
     elif recent_item_ids:
         ctx.history = dataset.known_item_indices(recent_item_ids)
         ctx.verbs = ["viewed"] * len(ctx.history)
@@ -247,9 +243,37 @@ def user_context(
     return ctx
 
 
+_NO_HISTORY = (np.zeros(0, dtype=np.int64), [], np.zeros(0))
+
+
+def _histories(dataset: InteractionDataset) -> dict[int, tuple[np.ndarray, list[str], np.ndarray]]:
+    """Every user's history (each item once, its last interaction, oldest first), computed once per dataset
+    rather than filtered out of the interaction table on every request."""
+    cache = dataset.__dict__.get("_explain_histories")
+    if cache is not None:
+        return cache
+    inter = dataset.interactions.sort_values(["user_idx", "timestamp"], kind="stable")
+    inter = inter.drop_duplicates(["user_idx", "item_idx"], keep="last")
+    users = inter["user_idx"].to_numpy(np.int64)
+    items = inter["item_idx"].to_numpy(np.int64)
+    verbs = [_VERB.get(e, "bought") for e in inter["event"]]
+    stars = inter["value"].to_numpy(np.float64)
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(users)]
+    cache = {int(users[a]): (items[a:b], verbs[a:b], stars[a:b]) for a, b in zip(starts, ends, strict=True)}
+    cache = _DefaultHistories(cache)
+    dataset.__dict__["_explain_histories"] = cache
+    return cache
+
+
+class _DefaultHistories(dict):
+    def __missing__(self, key: int) -> tuple[np.ndarray, list[str], np.ndarray]:
+        return _NO_HISTORY
+
+
 def display_name(dataset: InteractionDataset, item_index: int) -> str:
     """The item's title, or ``item <id>`` when the catalog has no title for it."""
-    title = str(dataset.item_title[item_index] or "").strip()
+    title = str(_titles(dataset)[item_index] or "").strip()
     item_id = str(dataset.item_ids[item_index])
     return title if title and title != item_id else f"item {item_id}"
 
@@ -257,6 +281,14 @@ def display_name(dataset: InteractionDataset, item_index: int) -> str:
 def _leaf(category: str) -> str:
     parts = [p.strip() for p in str(category or "").split(">") if p.strip()]
     return parts[-1] if parts else ""
+
+
+def _titles(dataset: InteractionDataset) -> np.ndarray:
+    cache = dataset.__dict__.get("_explain_titles")
+    if cache is None or len(cache) != dataset.n_items:
+        cache = dataset.item_title
+        dataset.__dict__["_explain_titles"] = cache
+    return cache
 
 
 def _popularity(dataset: InteractionDataset) -> np.ndarray:
@@ -305,27 +337,43 @@ def reasons(item_index: int, ctx: UserContext, evidence: Evidence, dataset: Inte
     if praised:
         a, pos, tot = sorted(praised, key=lambda x: (-x[2], -x[1], x[0]))[0]
         out.append(f"Reviewers praise its {a} ({round(100 * pos / tot)}% positive)")
-    category = _leaf(dataset.item_category[item_index])
+    category = _leaves(dataset)[item_index]
     if cold:
         new = f"New in {category}" if category else "New arrival"
         out.append(new + (", similar to things you viewed" if len(ctx.history) else ""))
-    out.extend(_popularity_reasons(item_index, dataset, category))
+    out.extend(_item_popularity_reasons(dataset)[item_index])
     return out
 
 
-def _popularity_reasons(item_index: int, dataset: InteractionDataset, category: str) -> list[str]:
-    out = []
+def _item_popularity_reasons(dataset: InteractionDataset) -> list[tuple[str, ...]]:
+    """Per item, the reasons that depend only on the dataset ("Rated 4.6/5 by 12 reviewers", "Popular in
+    Puzzles"): computed once per dataset, not per request (an explained list asks for them 10 times)."""
+    cache = dataset.__dict__.get("_explain_popular")
+    if cache is not None and len(cache) == dataset.n_items:
+        return cache
     inter = dataset.interactions
-    stars = inter.loc[(inter["item_idx"] == item_index) & (inter["event"] == "rating"), "value"].dropna()
-    if len(stars) >= MIN_MENTIONS and stars.mean() >= 4.0:
-        out.append(f"Rated {stars.mean():.1f}/5 by {len(stars)} reviewers")
-    pop = _popularity(dataset)
-    if category and pop[item_index] > 0:
-        same = _leaves(dataset) == category
-        rank = int((pop[same] > pop[item_index]).sum()) + 1
-        if rank <= max(3, int(0.1 * same.sum())):
+    ratings = inter.loc[inter["event"] == "rating"].dropna(subset=["value"])
+    stats = ratings.groupby("item_idx")["value"].agg(["count", "mean"])
+    counts = np.zeros(dataset.n_items, dtype=np.int64)
+    means = np.zeros(dataset.n_items)
+    counts[stats.index.to_numpy(dtype=np.int64)] = stats["count"].to_numpy()
+    means[stats.index.to_numpy(dtype=np.int64)] = stats["mean"].to_numpy()
+    pop, leaves = _popularity(dataset), _leaves(dataset)
+    frame = pd.DataFrame({"leaf": leaves, "pop": pop})
+    # rank = 1 + how many items of the same leaf category are strictly more popular
+    rank = frame.groupby("leaf")["pop"].rank(method="min", ascending=False).to_numpy()
+    size = frame.groupby("leaf")["pop"].transform("size").to_numpy()
+    cache = []
+    for i in range(dataset.n_items):
+        out: list[str] = []
+        if counts[i] >= MIN_MENTIONS and means[i] >= 4.0:
+            out.append(f"Rated {means[i]:.1f}/5 by {counts[i]} reviewers")
+        category = leaves[i]
+        if category and pop[i] > 0 and rank[i] <= max(3, int(0.1 * size[i])):
             out.append(f"Popular in {category}")
-    return out
+        cache.append(tuple(out))
+    dataset.__dict__["_explain_popular"] = cache
+    return cache
 
 
 def explain(recommendation: Recommendation, user_context: UserContext, evidence: Evidence,

@@ -13,6 +13,18 @@ from shopsense.recommend.dataset import InteractionDataset
 _BLOCK_BYTES = 256 * 1024 * 1024  # dense co-occurrence block size: bounds peak memory on big catalogs
 
 
+def _break_ties(sim: np.ndarray, top: np.ndarray, vals: np.ndarray) -> None:
+    """Make each row's top-k exact and deterministic: where the k-th similarity ties with neighbours left
+    out, the tie goes to the smaller item index (as in :func:`~shopsense.recommend.filters.top_k`), not to
+    wherever ``argpartition`` split it. Zero similarities are dropped later, so only positive ties count."""
+    k = top.shape[1]
+    kth = vals.min(axis=1)
+    for r in np.flatnonzero((kth > 0) & ((sim >= kth[:, None]).sum(axis=1) > k)):
+        cand = np.flatnonzero(sim[r] >= kth[r])
+        top[r] = cand[np.lexsort((cand, -sim[r, cand]))[:k]]
+        vals[r] = sim[r, top[r]]
+
+
 class ItemKNN(Recommender):
     """Scores an item by the summed similarity of its nearest neighbours among the user's items.
 
@@ -76,6 +88,7 @@ class ItemKNN(Recommender):
             top = np.argpartition(sim, k - 1, axis=1)[:, :k]
             np.negative(sim, out=sim)
             vals = np.take_along_axis(sim, top, axis=1)
+            _break_ties(sim, top, vals)
             keep = vals > 0
             data.append(vals[keep])
             rows.append(top[keep])

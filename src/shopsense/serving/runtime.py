@@ -27,6 +27,7 @@ from shopsense.recommend.filters import Filters
 from shopsense.registry import ModelVersion, NotFoundError, Registry, RegistryError
 from shopsense.serving.ab import ab_bucket
 from shopsense.serving.config import ServingConfig
+from shopsense.serving.response_cache import ResponseCache
 from shopsense.serving.training import MODEL_DIR, POPULAR_DIR, RECOMMENDER, SEARCH
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class Catalog:
     reviews: dict[str, pd.DataFrame] = field(default_factory=dict)
     top_users: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
+    _public: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # built once per item
 
     @classmethod
     def from_data(cls, data: StoreData) -> Catalog:
@@ -150,13 +152,19 @@ class Catalog:
         return cls(items, reviews, top, cats)
 
     def item(self, item_id: str) -> dict[str, Any]:
-        """The public fields of an item (blank title for an item the catalog does not list)."""
-        row = self.items.get(item_id)
-        base = {f: None for f in ITEM_FIELDS}
-        base["title"] = ""
-        if row:
-            base.update({f: row[f] for f in ITEM_FIELDS})
-        return {"item_id": item_id, **base}
+        """The public fields of an item (blank title for an item the catalog does not list): a fresh dict,
+        copied from the one built the first time the item was asked for."""
+        public = self._public.get(item_id)
+        if public is None:
+            row = self.items.get(item_id)
+            base = {f: None for f in ITEM_FIELDS}
+            base["title"] = ""
+            if row:
+                base.update({f: row[f] for f in ITEM_FIELDS})
+            public = {"item_id": item_id, **base}
+            if row:  # an unknown id is not kept: a client could fill the cache with made-up ids
+                self._public[item_id] = public
+        return dict(public)
 
     def review_summary(self, item_id: str) -> dict[str, Any]:
         """Count, mean stars, share of 4-5 star reviews and a few excerpts (personal data already masked)."""
@@ -182,6 +190,7 @@ class ServingState:
     ab_share: float
     generation: int = 0
     loaded_at: float = field(default_factory=time.time)
+    responses: ResponseCache = field(default_factory=ResponseCache)  # encoded answers of what this serves
 
     def model_for(self, user_id: str | None) -> tuple[ServedModel, str]:
         """The version serving ``user_id`` and its A/B arm (``production`` or ``candidate``)."""
@@ -210,6 +219,7 @@ class ModelHolder:
         self.erased: set[str] = set()
         self._loading = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.watching = False
 
     def wanted(self) -> tuple[str | None, str | None, str | None, int]:
         """(production recommender, candidate or None, production search, store generation) as they are now."""
@@ -264,9 +274,16 @@ class ModelHolder:
             for served in (state.production, state.candidate):
                 if served is not None:
                     served.forgotten.add(user_id)
+            state.responses.clear()  # their personal list may be cached
 
     def maybe_reload(self) -> None:
-        """Cheap and throttled: start a background load when the registry's aliases moved."""
+        """Cheap and throttled: start a background load when the registry's aliases moved (nothing to do
+        while :meth:`watch` checks on its own thread)."""
+        if self.watching:
+            return
+        self._check()
+
+    def _check(self) -> None:
         now = time.monotonic()
         if now - self._last_check < self.config.reload_interval_s:
             return
@@ -276,6 +293,25 @@ class ModelHolder:
             return
         self._thread = threading.Thread(target=self.load, name="shopsense-reload", daemon=True)
         self._thread.start()
+
+    def watch(self) -> threading.Event:
+        """Check the registry every ``reload_interval_s`` on a background thread, so that requests never do
+        (the check reads the registry and the store). Set the returned event to stop it."""
+        stop = threading.Event()
+        self.watching = True
+
+        def loop() -> None:
+            while not stop.wait(max(self.config.reload_interval_s, 0.05)):
+                try:
+                    self._last_check = 0.0
+                    self._check()
+                    if self._thread is not None:
+                        self._thread.join()  # one load at a time; the next check follows it
+                except Exception:  # noqa: BLE001 - the watcher must outlive a bad moment of the registry
+                    log.exception("checking the registry for a new promotion failed")
+
+        threading.Thread(target=loop, name="shopsense-registry-watch", daemon=True).start()
+        return stop
 
     def wait_reloaded(self, timeout: float = 60.0) -> None:
         """Block until a running background load ends (tests and the CLI use it)."""

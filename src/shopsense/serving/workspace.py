@@ -17,12 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from shopsense.core.identity import Signer, workspace_secret
 from shopsense.core.records import StoreData
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.marketing.opinion_store import OpinionIndexes
 from shopsense.registry import Registry
 from shopsense.serving.config import ServingConfig
+from shopsense.serving.event_writer import EventWriter
 from shopsense.serving.jobs import Jobs
 from shopsense.serving.runtime import Catalog, ModelHolder, ServingState
 
@@ -47,6 +49,8 @@ class Workspace:
         self.jobs = Jobs()
         self.opinions = OpinionIndexes(settings, self.store)
         self.models = ModelHolder(settings, self.config, catalog=self.catalog, generation=self.generation)
+        self.signer = Signer(workspace_secret(settings.secret, settings.home))
+        self.events = EventWriter(self.store)  # group commit for the API's event posts
         self._lock = threading.RLock()
         self._caches: dict[str, tuple[Any, Any]] = {}
         self._generation: tuple[float, int] | None = None

@@ -58,6 +58,13 @@ def start_retrain(body: RetrainIn, workspace: WorkspaceDep) -> dict[str, Any]:
     return workspace.jobs.start("retrain", lambda: _retrain(workspace, body))
 
 
+@router.post("/opinions/build", status_code=202)
+def build_opinions(workspace: WorkspaceDep) -> dict[str, Any]:
+    """Build the review-opinion index of the store as it is now (a background job; `shopsense train` builds
+    it too). Anonymous requests never start a build."""
+    return workspace.jobs.start("opinions", lambda: {"mentions": int(len(workspace.opinions.load().mentions))})
+
+
 @router.get("/jobs/{job_id}")
 def job_status(job_id: Annotated[str, Path(min_length=1, max_length=64)],
                jobs: Annotated[Jobs, Depends(_jobs)]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -19,21 +20,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopsense.api.deps import require_admin, require_read
 from shopsense.api.errors import ApiError
+from shopsense.api.identity import Caller, CallerDep
+from shopsense.api.limits import chat_limit, generation_slot
+from shopsense.api.schemas import reject_personal_id
 from shopsense.assistant.assistant import MAX_MESSAGE_CHARS, Assistant, AssistantError
+from shopsense.assistant.sessions import SessionBusy
 
 router = APIRouter(prefix="/v1", tags=["assistant"])
 _SESSION = r"^[A-Za-z0-9_.:\-]{1,128}$"
 
 
 class ChatIn(BaseModel):
-    """One shopper message in a session (the session is created on first use)."""
+    """One shopper message. Leave ``session_id`` out to start a conversation: the server issues one (in the
+    answer), bound to the caller; only that caller can continue or read it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str = Field(pattern=_SESSION, description="Chosen by the client; 1-128 of A-Z a-z 0-9 _ . : -")
+    session_id: str | None = Field(default=None, pattern=_SESSION,
+                                   description="As a previous answer returned it; omit to start a session.")
     user_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$",
-                                description="The signed-in shopper, if any; needed for order questions.")
+                                description="Ignored: the shopper is whoever the shopper token says "
+                                            "(Authorization: Bearer, or the storefront's cookie).")
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+    check_ids = reject_personal_id("session_id", "user_id")
 
 
 class ChatItem(BaseModel):
@@ -49,6 +59,7 @@ class ChatItem(BaseModel):
 class ChatOut(BaseModel):
     """The assistant's answer: ``sources`` name the FAQ entries, orders, reviews and items it used."""
 
+    session_id: str = Field(description="The conversation's id: send it with the next message.")
     reply: str
     items: list[ChatItem]
     sources: list[dict[str, Any]]
@@ -68,8 +79,11 @@ class FeedbackIn(BaseModel):
     session_id: str = Field(pattern=_SESSION)
     turn: int = Field(ge=0, description="The ``turn`` of the reply, as /v1/chat returned it.")
     helpful: bool
-    user_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
+    user_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$",
+                                description="Ignored (the session's own shopper is recorded).")
     comment: str | None = Field(default=None, max_length=500)
+
+    check_ids = reject_personal_id("session_id", "user_id")
 
 
 class FeedbackOut(BaseModel):
@@ -96,15 +110,48 @@ def _api_error(exc: AssistantError) -> ApiError:
     return ApiError(exc.status, str(exc), field=exc.field)
 
 
-@router.post("/chat", response_model=ChatOut, dependencies=[Depends(require_read)])
-async def chat(body: ChatIn, assistant: AssistantDep) -> ChatOut:
-    """Answer one message. Products come from the catalog, answers from the FAQ and policies (cited), order
-    details only for the session's own ``user_id``; complaints and requests for a person open a ticket."""
+def _session_for(assistant: Assistant, caller: Caller, session_id: str | None) -> str:
+    """The caller's session: a new one, or one they own (anyone else's answers 404, as if absent)."""
+    if session_id is None:
+        return assistant.sessions.create(caller.owner, caller.user_id)
+    if assistant.sessions.owner(session_id) != caller.owner:
+        raise ApiError(404, f"no conversation of yours with session_id {session_id!r}: omit session_id to start "
+                       "one", field="session_id")
+    return session_id
+
+
+@contextmanager
+def _turn_errors() -> Iterator[None]:
     try:
-        answer = await run_in_threadpool(assistant.reply, body.session_id, body.message, body.user_id)
+        yield
     except AssistantError as exc:
         raise _api_error(exc) from None
-    return ChatOut(**answer.as_dict())
+    except SessionBusy as exc:
+        raise ApiError(503, str(exc), field="session_id", headers={"Retry-After": "5"}) from None
+
+
+def _turn(assistant: Assistant, caller: Caller, body: ChatIn) -> dict[str, Any]:
+    session_id = _session_for(assistant, caller, body.session_id)
+    with _turn_errors():
+        answer = assistant.reply(session_id, body.message, caller.user_id)
+    return {"session_id": session_id, **answer.as_dict()}
+
+
+def _streamed_turn(assistant: Assistant, caller: Caller, body: ChatIn) -> list[dict[str, Any]]:
+    session_id = _session_for(assistant, caller, body.session_id)
+    with _turn_errors():
+        events = list(assistant.stream(session_id, body.message, caller.user_id))
+    events[0]["session_id"] = session_id  # the meta event
+    return events
+
+
+@router.post("/chat", response_model=ChatOut, dependencies=[Depends(require_read), Depends(chat_limit)])
+async def chat(body: ChatIn, assistant: AssistantDep, caller: CallerDep, request: Request) -> ChatOut:
+    """Answer one message. Products come from the catalog, answers from the FAQ and policies (cited), order
+    details only for the verified shopper (a shopper token); complaints and requests for a person open a
+    ticket."""
+    async with generation_slot(request):
+        return ChatOut(**await run_in_threadpool(_turn, assistant, caller, body))
 
 
 def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -113,25 +160,28 @@ def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield f"event: {kind}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-@router.post("/chat/stream", dependencies=[Depends(require_read)],
+@router.post("/chat/stream", dependencies=[Depends(require_read), Depends(chat_limit)],
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "Server-sent events: meta, then delta pieces, then done."}})
-async def chat_stream(body: ChatIn, assistant: AssistantDep) -> StreamingResponse:
-    """The same turn as ``/v1/chat`` as server-sent events: ``meta`` (intent, items, sources, turn), ``delta``
-    (pieces of the reply text), ``done`` (the whole reply). Errors arrive as a JSON 4xx before any event."""
-    try:
-        events = await run_in_threadpool(lambda: list(assistant.stream(body.session_id, body.message, body.user_id)))
-    except AssistantError as exc:
-        raise _api_error(exc) from None
+async def chat_stream(body: ChatIn, assistant: AssistantDep, caller: CallerDep,
+                      request: Request) -> StreamingResponse:
+    """The same turn as ``/v1/chat`` as server-sent events: ``meta`` (session_id, intent, items, sources,
+    turn), ``delta`` (pieces of the reply text), ``done`` (the whole reply). Errors arrive as a JSON 4xx
+    before any event."""
+    async with generation_slot(request):
+        events = await run_in_threadpool(_streamed_turn, assistant, caller, body)
     return StreamingResponse(_sse(iter(events)), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.post("/chat/feedback", response_model=FeedbackOut, status_code=201, dependencies=[Depends(require_read)])
-async def chat_feedback(body: FeedbackIn, request: Request, assistant: AssistantDep) -> FeedbackOut:
-    """Record a thumbs up (``helpful: true``) or down on a reply as a ``chat_feedback`` event (value +1 / -1)."""
+async def chat_feedback(body: FeedbackIn, request: Request, assistant: AssistantDep,
+                        caller: CallerDep) -> FeedbackOut:
+    """Record a thumbs up (``helpful: true``) or down on a reply of your own session as a ``chat_feedback``
+    event (value +1 / -1)."""
+    _session_for(assistant, caller, body.session_id)
     try:
-        event = assistant.feedback_event(body.session_id, body.turn, body.helpful, body.comment, body.user_id)
+        event = assistant.feedback_event(body.session_id, body.turn, body.helpful, body.comment, caller.user_id)
     except AssistantError as exc:
         raise _api_error(exc) from None
     event["event_id"] = f"chatfb:{body.session_id}:{body.turn}"  # one vote per reply; a retry is harmless
@@ -142,14 +192,12 @@ async def chat_feedback(body: FeedbackIn, request: Request, assistant: Assistant
 
 
 @router.get("/chat/sessions/{session_id}", dependencies=[Depends(require_read)])
-async def chat_session(assistant: AssistantDep, session_id: Annotated[str, Path(pattern=_SESSION)],
-                       user_id: Annotated[str | None, Query(max_length=255)] = None) -> dict[str, Any]:
-    """A session's transcript (messages are stored with personal data masked), for the widget to resume."""
+async def chat_session(assistant: AssistantDep, caller: CallerDep,
+                       session_id: Annotated[str, Path(pattern=_SESSION)]) -> dict[str, Any]:
+    """Your session's transcript (messages are stored with personal data masked), for the widget to resume;
+    a session that is not yours answers 404."""
+    await run_in_threadpool(_session_for, assistant, caller, session_id)
     state = await run_in_threadpool(assistant.sessions.load, session_id)
-    if not state.turns:
-        raise ApiError(404, f"no conversation with session_id {session_id!r}", field="session_id")
-    if state.user_id and state.user_id != user_id:
-        raise ApiError(403, "this session belongs to another user", field="user_id")
     turns = [{"role": t["role"], "text": t["text"], "turn": t.get("n", i)} for i, t in enumerate(state.turns)]
     return {"session_id": session_id, "escalated": state.escalated, "ticket_id": state.ticket_id, "turns": turns}
 

@@ -10,25 +10,25 @@ waits minutes for an index.
 from __future__ import annotations
 
 import logging
-from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopsense.api.deps import WorkspaceDep, require_read
 from shopsense.api.errors import ApiError
+from shopsense.api.identity import CallerDep, require_admin_page
+from shopsense.api.limits import copy_limit, generation_slot
+from shopsense.api.routers.pages import page
 from shopsense.marketing.copy import CopyError
 from shopsense.marketing.copy_service import generate_copy, summary_from_index
 from shopsense.serving.workspace import Workspace
 
 log = logging.getLogger(__name__)
-templates = Jinja2Templates(directory=str(FsPath(__file__).resolve().parents[1] / "web" / "templates"))
 api = APIRouter(tags=["marketing"], dependencies=[Depends(require_read)])
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin_page)])
 Word = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Channel = Literal["headline", "short", "description"]
 Language = Literal["en", "zh"]
@@ -126,11 +126,17 @@ def _write(workspace: Workspace, body: CopyIn) -> dict[str, Any]:
 
 
 
-@api.post("/v1/copy", response_model=CopyOut)
-async def write_copy(body: CopyIn, workspace: WorkspaceDep) -> dict[str, Any]:
+@api.post("/v1/copy", response_model=CopyOut, dependencies=[Depends(copy_limit)])
+async def write_copy(body: CopyIn, workspace: WorkspaceDep, caller: CallerDep, request: Request) -> dict[str, Any]:
     """N copy variants for an item; each lists the facts it used and its check results (claims,
-    numbers, superlatives, banned words, length). Candidates that failed or near-duplicated are in ``rejected``."""
-    return await run_in_threadpool(_write, workspace, body)
+    numbers, superlatives, banned words, length). Candidates that failed or near-duplicated are in ``rejected``.
+    A language-model backend (not ``template``) spends the store's model time: it needs the admin key."""
+    uses_model = body.backend != "template" and workspace.settings.generator != "template"
+    if uses_model and not caller.admin:
+        raise ApiError(403, "copy from the configured language model needs the admin key; backend=template "
+                       "is open", field="backend")
+    async with generation_slot(request):
+        return await run_in_threadpool(_write, workspace, body)
 
 
 @pages.get("/admin/copy", response_class=HTMLResponse)
@@ -145,7 +151,7 @@ async def copy_studio(request: Request, workspace: WorkspaceDep,
     context: dict[str, Any] = {
         "item": item, "channel": channel, "language": language, "tone": tone, "n": n, "seed": seed,
         "suggestions": [(i, str(titles[i])[:70]) for i in reviewed if i in titles],
-        "result": None, "error": None, "user_id": "", "users": [], "known": False}
+        "result": None, "error": None}
     if item.strip():
         try:
             body = CopyIn(item_id=item.strip(), channel=channel, language=language, tone=tone, n=n, seed=seed)
@@ -154,10 +160,7 @@ async def copy_studio(request: Request, workspace: WorkspaceDep,
             context["error"] = exc.message
         except ValueError:  # pydantic's ValidationError: control characters in the item id
             context["error"] = f"not a valid item id: {item!r}"
-    response = templates.TemplateResponse(request, "copy_studio.html", context)
-    if context["error"]:
-        response.status_code = 404
-    return response
+    return page(request, "copy_studio.html", None, status_code=404 if context["error"] else 200, **context)
 
 
 router = APIRouter()

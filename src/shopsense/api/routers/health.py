@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shopsense.api.identity import require_admin
 
 router = APIRouter(tags=["health"])
 
@@ -29,9 +31,10 @@ def readyz(request: Request) -> JSONResponse:
                          "search": state.search.version if state.search else None})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require_admin)])
 def metrics(request: Request) -> Response:
-    """Request counts, latencies and served model versions in the Prometheus text format."""
+    """Request counts, latencies and served model versions in the Prometheus text format (admin key in
+    ``X-API-Key`` or, for Prometheus, ``Authorization: Bearer <key>``)."""
     m = request.app.state.metrics
     state = request.app.state.workspace.models.state
     m.model_version.clear()

@@ -9,17 +9,17 @@ auditor is fitted once per index.
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from shopsense.api.deps import require_read
 from shopsense.api.errors import ApiError
+from shopsense.api.identity import admin_session, is_admin, require_admin_page
+from shopsense.api.routers.pages import page
 from shopsense.marketing.alerts import detect_alerts
 from shopsense.marketing.aspects import OpinionIndex
 from shopsense.marketing.audit import DescriptionAuditor
@@ -29,21 +29,27 @@ Freq = Literal["W", "M", "Q", "Y"]
 TEST_NOTE = ("one-sided Fisher exact test of the window's negative share against the preceding windows' share, "
              "Benjamini-Hochberg over every aspect x window tested; alert when q <= alpha and the share rose by "
              "at least min_rise")
-templates = Jinja2Templates(directory=str(FsPath(__file__).resolve().parents[1] / "web" / "templates"))
 api = APIRouter(tags=["insights"], dependencies=[Depends(require_read)])
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_admin_page)])
 
 
 async def _index(request: Request) -> OpinionIndex:
-    """The opinion index, or 503 with Retry-After while its first build runs in the background."""
+    """The opinion index, or 503 (with Retry-After while it is being built). Only an admin (or `shopsense
+    train`) starts a build: it takes minutes of CPU."""
     opinions = request.app.state.workspace.opinions
-    index = await run_in_threadpool(opinions.ready)
-    if index is None:
-        failed = await run_in_threadpool(opinions.build_error)
-        reason = f"the last build failed ({failed}); retrying" if failed else "first use: a minute or two"
-        raise ApiError(503, f"the opinion index is being built from the store's reviews ({reason}); "
-                       "try again shortly", headers={"Retry-After": "30"})
-    return index
+    admin = is_admin(request) or admin_session(request) is not None
+    index = await run_in_threadpool(opinions.ready, admin)
+    if index is not None:
+        return index
+    failed = await run_in_threadpool(opinions.build_error)
+    if await run_in_threadpool(opinions.building):
+        raise ApiError(503, "the opinion index is being built from the store's reviews (a minute or two); try "
+                       "again shortly", headers={"Retry-After": "30"})
+    if failed:
+        raise ApiError(503, f"the last opinion-index build failed ({failed}); an admin can start another with "
+                       "POST /v1/admin/opinions/build")
+    raise ApiError(503, "the opinion index is not built yet: `shopsense train` builds it, or an admin starts "
+                   "it with POST /v1/admin/opinions/build")
 
 
 async def _auditor(request: Request) -> DescriptionAuditor:
@@ -134,25 +140,28 @@ async def opinions_page(request: Request,
     except ApiError as exc:
         if exc.status != 503:
             raise
-        context = {"message": exc.message, "user_id": "", "users": [], "known": False}
-        return templates.TemplateResponse(request, "opinions_building.html", context, status_code=503,
-                                          headers=exc.headers)
+        response = page(request, "opinions_building.html", None, status_code=503, message=exc.message)
+        response.headers.update(exc.headers or {})
+        return response
     index = auditor.opinions_
     where = _scope(item, brand, category)
     summary = index.summary(top=6, **where)
     table = index.aspect_table(**where).head(15)
-    found = await run_in_threadpool(detect_alerts, index.select(**where))
-    ranking = await run_in_threadpool(auditor.rank, 10) if not any(where.values()) else (
-        [auditor.audit(item)] if item and item in auditor.index_ else [])
+    if any(where.values()):
+        found = await run_in_threadpool(detect_alerts, index.select(**where))
+        ranking = [auditor.audit(item)] if item and item in auditor.index_ else []
+    else:  # the overview every visit opens with: computed once per store generation and index
+        workspace = request.app.state.workspace
+        found, ranking = await run_in_threadpool(
+            workspace.cached, "opinions-overview", (workspace.generation(), id(index)),
+            lambda: (detect_alerts(index.select()), auditor.rank(10)))
     items = auditor.items_
-    context = {"summary": summary, "aspects": table.to_dict("records"), "alerts": [a.as_dict() for a in found],
-               "audits": [a.as_dict() for a in ranking], "item": item, "brand": brand, "category": category,
-               "brands": _brands(index, brand),
-               "categories": sorted({c.split(" > ")[0] for c in items["category"].dropna() if c}),
-               "scope": item or brand or category or "all reviews", "test_note": TEST_NOTE,
-               "peak": int(table["mentions"].max()) if len(table) else 1, "user_id": "", "users": [], "known": False,
-               "query": request.url.query}
-    return templates.TemplateResponse(request, "opinions.html", context)
+    return page(request, "opinions.html", None, summary=summary, aspects=table.to_dict("records"),
+                alerts=[a.as_dict() for a in found], audits=[a.as_dict() for a in ranking], item=item,
+                brand=brand, category=category, brands=_brands(index, brand),
+                categories=sorted({c.split(" > ")[0] for c in items["category"].dropna() if c}),
+                scope=item or brand or category or "all reviews", test_note=TEST_NOTE,
+                peak=int(table["mentions"].max()) if len(table) else 1, query=request.url.query)
 
 
 @pages.get("/admin/opinions/trend.png")

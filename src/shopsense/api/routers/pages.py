@@ -1,89 +1,111 @@
-"""Server-rendered pages: the storefront (home, product, search, user switcher) and the admin dashboard."""
+"""Server-rendered pages: the storefront (home, product, search; the demo shopper switcher in demo mode) and
+the admin dashboard (admins only)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from shopsense.api.deps import State, get_settings_dep, get_store, require_read
+from shopsense.api.deps import State, WorkspaceDep, require_read
+from shopsense.api.errors import ApiError
+from shopsense.api.identity import (
+    SHOPPER_COOKIE,
+    CallerDep,
+    admin_session,
+    caller_of,
+    csrf_token,
+    require_admin_page,
+)
 from shopsense.api.items import item_rows
+from shopsense.api.limits import search_limit
+from shopsense.core.identity import SHOPPER
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.recommend.base import UnknownItem
 from shopsense.registry import Registry
 from shopsense.search import SearchFilters
 from shopsense.serving.ab import report_ab
+from shopsense.serving.workspace import Workspace
 
 WEB = FsPath(__file__).resolve().parents[1] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
-USER_COOKIE = "shopsense_user"
 _DAYS = 30
+DEMO_SHOPPER_TTL = 86400
 
 
-def _user(request: Request, user: str | None) -> str:
-    """The demo shopper: ?user= (switcher) or the cookie; a new visitor gets a fresh anonymous id."""
-    chosen = (user if user is not None else request.cookies.get(USER_COOKIE, "")).strip()[:255]
-    return chosen or f"visitor-{secrets.token_hex(4)}"
-
-
-def _page(request: Request, name: str, user_id: str, state: Any, **context: Any) -> HTMLResponse:
-    response = templates.TemplateResponse(request, name, {
-        "user_id": user_id, "users": state.catalog.top_users, "categories": state.catalog.categories,
-        "known": user_id in state.production.model.dataset_.user_index, **context})
-    response.set_cookie(USER_COOKIE, user_id, samesite="lax", max_age=30 * 86400)
-    return response
+def page(request: Request, name: str, state: Any, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page of the storefront or the dashboard, with what the header needs: the verified shopper, the
+    demo shoppers (demo mode only: a plain ``serve`` never lists real shoppers) and the admin's CSRF token."""
+    caller = caller_of(request)
+    settings = request.app.state.workspace.settings
+    shopper = caller.user_id
+    known = shopper is not None and state is not None and shopper in state.production.model.dataset_.user_index
+    return templates.TemplateResponse(request, name, {
+        "shopper": shopper, "known": known, "demo": settings.demo,
+        "demo_shoppers": state.catalog.top_users if settings.demo and state is not None else [],
+        "categories": state.catalog.categories if state is not None else [],
+        "admin": admin_session(request) is not None, "csrf": csrf_token(request), **context},
+        status_code=status_code)
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, state: State, user: Annotated[str | None, Query(max_length=255)] = None,
-               ) -> HTMLResponse:
-    user_id = _user(request, user)
-    model, variant = state.model_for(user_id)
-    recs, source = await run_in_threadpool(model.recommend, user_id, 8, None, None)
+async def home(request: Request, state: State, caller: CallerDep) -> HTMLResponse:
+    model, variant = state.model_for(caller.user_id)
+    recs, source = await run_in_threadpool(model.recommend, caller.user_id, 8, None, None)
     trending, _ = await run_in_threadpool(state.production.recommend, None, 8, None, None)
-    return _page(request, "home.html", user_id, state, recs=item_rows(state.catalog, recs), source=source,
-                 trending=item_rows(state.catalog, trending), version=model.version, variant=variant,
-                 trending_version=state.production.version)
+    return page(request, "home.html", state, recs=item_rows(state.catalog, recs), source=source,
+                trending=item_rows(state.catalog, trending), version=model.version, variant=variant,
+                trending_version=state.production.version)
 
 
 @router.get("/product/{item_id}", response_class=HTMLResponse)
 async def product(request: Request, state: State, item_id: Annotated[str, Path(max_length=255)]) -> HTMLResponse:
-    user_id = _user(request, None)
     if item_id not in state.catalog.items:
-        response = _page(request, "missing.html", user_id, state, item_id=item_id)
-        response.status_code = 404
-        return response
+        return page(request, "missing.html", state, status_code=404, item_id=item_id)
     try:
         similar = await run_in_threadpool(state.production.similar, item_id, 6, None)
     except UnknownItem:
         similar = []
     item = {**state.catalog.item(item_id), "description": state.catalog.items[item_id]["description"]}
-    return _page(request, "product.html", user_id, state, item=item, similar=item_rows(state.catalog, similar),
-                 reviews=state.catalog.review_summary(item_id), version=state.production.version)
+    return page(request, "product.html", state, item=item, similar=item_rows(state.catalog, similar),
+                reviews=state.catalog.review_summary(item_id), version=state.production.version)
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse, dependencies=[Depends(search_limit)])
 async def search_page(request: Request, state: State, q: Annotated[str, Query(max_length=500)] = "",
                       category: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    user_id = _user(request, None)
     results: list[dict] = []
     if q.strip() and state.search is not None:
         hits = await run_in_threadpool(state.search.engine.search, q, 24, SearchFilters(category=category or None))
-        for h in hits:
-            how = [n for n, r in (("keywords", h.lexical_rank), ("meaning", h.dense_rank)) if r]
-            results.append({**state.catalog.item(h.item_id), "score": h.score,
-                            "explanation": f"Matches your search by {' and '.join(how)}."})
-    return _page(request, "search.html", user_id, state, q=q, category=category, results=results,
-                 version=state.search.version if state.search else None)
+        results = [{**state.catalog.item(h.item_id), "score": h.score, "explanation": h.explanation} for h in hits]
+    return page(request, "search.html", state, q=q, category=category, results=results,
+                version=state.search.version if state.search else None)
+
+
+@router.post("/demo/shopper")
+async def demo_sign_in(request: Request, state: State, user: Annotated[str, Form(max_length=255)] = "",
+                       ) -> RedirectResponse:
+    """Demo mode: sign in as one of the demo shoppers through the same token flow a store uses ("" signs
+    out). Off outside demo mode."""
+    if not request.app.state.workspace.settings.demo:
+        raise ApiError(404, "the demo shopper switcher is on only in `shopsense demo`")
+    response = RedirectResponse("/", status_code=303)
+    if not user:
+        request.state.clear_shopper_cookie = True
+        return response
+    if user not in state.catalog.top_users:
+        raise ApiError(422, f"{user!r} is not one of the demo shoppers", field="user")
+    token = request.app.state.workspace.signer.mint(user, SHOPPER, DEMO_SHOPPER_TTL)
+    request.state.set_cookies = [(SHOPPER_COOKIE, token, DEMO_SHOPPER_TTL, "lax")]
+    return response
 
 
 def _dashboard(settings: Settings, store: Store) -> dict[str, Any]:
@@ -127,9 +149,23 @@ def _per_day(events: pd.DataFrame) -> list[dict[str, Any]]:
             for day, row in table.iterrows()]
 
 
-@router.get("/admin", response_class=HTMLResponse)
-async def admin(request: Request, state: State, settings: Annotated[Settings, Depends(get_settings_dep)],
-                store: Annotated[Store, Depends(get_store)]) -> HTMLResponse:
-    data = await run_in_threadpool(_dashboard, settings, store)
+@router.get("/admin", response_class=HTMLResponse, dependencies=[Depends(require_admin_page)])
+async def admin(request: Request, state: State, workspace: WorkspaceDep) -> HTMLResponse:
+    key = (workspace.generation(), workspace.store.events_summary(), _registry_state(workspace.registry))
+    data = await run_in_threadpool(workspace.cached, "dashboard", key,
+                                   lambda: _dashboard(workspace.settings, workspace.store))
+    tickets = await run_in_threadpool(_tickets, workspace)
     peak = max([d["total"] for d in data["per_day"]] + [1])
-    return _page(request, "admin.html", _user(request, None), state, peak=peak, serving=state, **data)
+    return page(request, "admin.html", state, peak=peak, serving=state, tickets=tickets, **data)
+
+
+def _registry_state(registry: Registry) -> tuple:
+    """Changes whenever a version is published, promoted, rolled back or retired (a cheap directory read)."""
+    return tuple((m, tuple(registry.version_names(m)), registry.production_version(m))
+                 for m in registry.models())
+
+
+def _tickets(workspace: Workspace) -> list[dict[str, Any]]:
+    from shopsense.assistant.sessions import SessionStore
+
+    return SessionStore(workspace.store.engine).tickets(50)

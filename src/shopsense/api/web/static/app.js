@@ -1,8 +1,12 @@
 // Posts what the shopper does to /v1/events (views, clicks, carts) with the model version that showed
-// the item, so the A/B report can compare versions. Every event has an id: a retry is stored once.
+// the item, so the A/B report can compare versions. Every event has an id: a retry is stored once. The
+// server knows who is shopping from its own cookies (signed-in shopper or anonymous visitor): no user id
+// is sent. Selects marked data-autosubmit (and the demo switcher) submit their form on change.
 (function () {
   "use strict";
-  var user = document.body.dataset.user;
+  document.querySelectorAll("select[data-autosubmit], #demo-switcher select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 
   function eventId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
@@ -10,7 +14,7 @@
   }
 
   function post(type, itemId, version) {
-    var body = { event_id: eventId(), user_id: user, type: type, item_id: itemId };
+    var body = { event_id: eventId(), type: type, item_id: itemId };
     if (version) body.model_version = version;
     return fetch("/v1/events", {
       method: "POST", keepalive: true,

@@ -5,17 +5,13 @@
   "use strict";
   const root = document.getElementById("shopsense-chat");
   if (!root) return;
-  const user = root.dataset.user || "";
+  // The server issues session ids and binds each to this browser's shopper (or anonymous visitor) through
+  // its own HttpOnly cookies; one session per shopper per browser: switching shopper starts a new one.
+  const key = "shopsense-chat-session:" + (root.dataset.shopper || "visitor");
   const log = root.querySelector(".chat-log");
   const form = root.querySelector(".chat-form");
   const input = form.querySelector("input");
-  // One session per shopper per browser: switching shopper starts a new conversation.
-  const key = "shopsense-chat-session:" + user;
   let session = localStorage.getItem(key);
-  if (!session) {
-    session = "web-" + Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
-    localStorage.setItem(key, session);
-  }
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -56,12 +52,22 @@
         fetch("/v1/chat/feedback", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ session_id: session, user_id: user || null, turn: meta.turn, helpful: helpful }),
+          body: JSON.stringify({ session_id: meta.session_id, turn: meta.turn, helpful: helpful }),
         }).catch(() => {});
       });
       vote.appendChild(button);
     }
     node.appendChild(vote);
+  }
+
+  function ask(message) {
+    const body = { message: message };
+    if (session) body.session_id = session;
+    return fetch("/v1/chat/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(body),
+    });
   }
 
   async function send(message) {
@@ -70,11 +76,12 @@
     let text = "";
     let meta = null;
     try {
-      const response = await fetch("/v1/chat/stream", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify({ session_id: session, user_id: user || null, message: message }),
-      });
+      let response = await ask(message);
+      if (response.status === 404 && session) {  // a session of another sign-in, or erased: start afresh
+        session = null;
+        localStorage.removeItem(key);
+        response = await ask(message);
+      }
       if (!response.ok) {
         const body = await response.json().catch(() => ({}));
         node.textContent = "Sorry, that did not work: " + (body.detail || response.statusText);
@@ -93,7 +100,13 @@
           buffer = buffer.slice(cut + 2);
           const kind = (block.match(/^event: (.*)$/m) || [])[1];
           const data = JSON.parse((block.match(/^data: (.*)$/m) || [, "{}"])[1]);
-          if (kind === "meta") meta = data;
+          if (kind === "meta") {
+            meta = data;
+            if (data.session_id && data.session_id !== session) {
+              session = data.session_id;
+              localStorage.setItem(key, session);
+            }
+          }
           else if (kind === "delta") { text += data.text; node.textContent = text; }
           else if (kind === "done") { node.textContent = data.reply; }
           log.scrollTop = log.scrollHeight;

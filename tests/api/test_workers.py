@@ -1,0 +1,44 @@
+"""``shopsense serve --workers 2``: two processes behind one port keep one worker's guarantees (sessions,
+durable events, identity)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+
+from shopsense.core.settings import Settings
+from shopsense.core.store import Store
+from workspace_fixture import API_KEY, NO_LIMITS_ENV, as_shopper, copy_workspace, free_port, start_server
+
+
+def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) -> None:
+    home = copy_workspace(workspace, tmp_path / "home")
+    port = free_port()
+    proc = start_server(home.home, port, env={**NO_LIMITS_ENV, "SHOPSENSE_API_KEY": API_KEY},
+                        args=("--workers", "2"), timeout=300)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        shopper = as_shopper(home, "u_worker")
+        ids = [uuid.uuid4().hex for _ in range(40)]
+        session = None
+        turns = []
+        for n, event_id in enumerate(ids):
+            with httpx.Client(base_url=base, timeout=60) as fresh:  # a new connection: either worker answers
+                ack = fresh.post("/v1/events", json={"event_id": event_id, "type": "view", "item_id": "x"},
+                                 headers=shopper)
+                assert ack.status_code == 201 and ack.json()["identity"] == "shopper"
+                if n % 8 == 0:
+                    body = {"message": "hello"} | ({"session_id": session} if session else {})
+                    reply = fresh.post("/v1/chat", json=body, headers=shopper).json()
+                    session = reply["session_id"]
+                    turns.append(reply["turn"])
+        assert turns == list(range(1, 2 * len(turns), 2))  # one conversation, whichever worker answered
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    with Store.from_settings(home) as store:
+        stored = store.events_since(None)
+    mine = stored[stored["event_id"].isin(ids)]
+    assert len(mine) == len(ids) and set(mine["user_id"]) == {"u_worker"}
