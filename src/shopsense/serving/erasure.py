@@ -47,12 +47,11 @@ class ErasureReport:
 def erase_user(workspace: Workspace, user_id: str, *, retrain: bool = True) -> ErasureReport:
     """Erase ``user_id`` everywhere (see module docstring). ``retrain=False`` leaves the model step to
     :func:`retire_user_models`, which the caller must then run (the API queues it as a job)."""
-    from shopsense.assistant.sessions import SessionStore
 
     texts = _user_texts(workspace, user_id)
     report = ErasureReport(user_id, texts=texts)
     report.removed.update(workspace.store.delete_user(user_id))
-    report.removed.update(SessionStore(workspace.store.engine).delete_user(user_id))
+    report.removed.update(workspace.sessions().delete_user(user_id))
     workspace.store.checkpoint()
     if texts:  # the opinion indexes quote reviews: rebuilt without theirs
         report.removed["opinion_indexes"] = remove_cached_indexes(workspace.settings.cache_dir)

@@ -156,6 +156,12 @@ class Workspace:
 
         return self.cached("generator", self.settings.generator, lambda: generator_from_settings(self.settings))
 
+    def sessions(self) -> Any:
+        """The chat sessions and hand-over tickets (their tables are checked once per process, not per use)."""
+        from shopsense.assistant.sessions import SessionStore
+
+        return self.cached("sessions", None, lambda: SessionStore(self.store.engine))
+
     def assistant(self) -> Any:
         """The shopping assistant, built once per store generation; raises AssistantError until trained."""
         from shopsense.assistant.assistant import Assistant

@@ -84,11 +84,8 @@ async def logout(request: Request, csrf_token: Annotated[str, Form(max_length=20
 async def resolve_ticket(request: Request, ticket_id: Annotated[str, Path(max_length=32)],
                          csrf_token: Annotated[str, Form(max_length=200)] = "") -> RedirectResponse:
     """Mark a hand-over ticket handled (the dashboard's button)."""
-    from shopsense.assistant.sessions import SessionStore
-
     check_csrf(request, csrf_token)
-    store = SessionStore(request.app.state.workspace.store.engine)
-    await run_in_threadpool(store.resolve_ticket, ticket_id)
+    await run_in_threadpool(request.app.state.workspace.sessions().resolve_ticket, ticket_id)
     return RedirectResponse("/admin#tickets", status_code=303)
 
 

@@ -166,6 +166,4 @@ def _registry_state(registry: Registry) -> tuple:
 
 
 def _tickets(workspace: Workspace) -> list[dict[str, Any]]:
-    from shopsense.assistant.sessions import SessionStore
-
-    return SessionStore(workspace.store.engine).tickets(50)
+    return workspace.sessions().tickets(50)
