@@ -140,30 +140,27 @@ def main() -> None:
         return
     rows = []
     for name in args.models.split(","):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--one",
-            name,
-            "--users",
-            str(args.users),
-            "--items",
-            str(args.items),
-            "--interactions",
-            str(args.interactions),
-            "--seed",
-            str(args.seed),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            rows.append({"model": name, "error": proc.stderr.strip().splitlines()[-1:] or ["failed"]})
-        else:
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]), flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+        cmd = [sys.executable, __file__, "--one", name, "--users", str(args.users), "--items", str(args.items),
+               "--interactions", str(args.interactions), "--seed", str(args.seed)]
+        rows.append(run_child(cmd, {"model": name}))
+    write_rows(rows, args.json)
 
+
+def run_child(cmd: list[str], label: dict) -> dict:
+    """Run one measurement in a fresh process (its last stdout line is a JSON row) and print the row."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        row = {**label, "error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
+    else:
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def write_rows(rows: list[dict], path: Path | None) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2))
 
 if __name__ == "__main__":
     main()

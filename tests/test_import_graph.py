@@ -186,7 +186,7 @@ LAYERS: dict[str, set[str]] = {
     "api": {"core", "text", "nlp", "registry", "recommend", "search", "marketing", "assistant", "serving",
             "data"},
     "cli": {"core", "text", "nlp", "registry", "recommend", "search", "marketing", "assistant", "serving",
-            "data", "api"},
+            "data", "api", "scale"},
 }
 
 

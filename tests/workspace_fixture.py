@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,3 +170,33 @@ def chromium_browser() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def post_events_then_sigkill(home: Path, port: int, requests: int, env: dict[str, str] | None = None,
+                             batch_every: int = 0) -> list[str]:
+    """Serve ``home``, post ``requests`` events (every ``batch_every``-th request a batch of 5), SIGKILL the
+    server right after the last 2xx (no shutdown, no flush) and return every acknowledged event id."""
+    proc = start_server(home, port, env=env)
+    acked: list[str] = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for n in range(requests):
+                if batch_every and n % batch_every == 0:
+                    batch = [{"event_id": uuid.uuid4().hex, "user_id": f"dur-{n}", "type": "click",
+                              "item_id": "toy_a"} for _ in range(5)]
+                    r = http.post("/v1/events", json={"events": batch})
+                    assert r.status_code == 201, r.text
+                    acked += r.json()["event_ids"]
+                else:
+                    eid = uuid.uuid4().hex
+                    r = http.post("/v1/events", json={"event_id": eid, "user_id": f"dur-{n}", "type": "view",
+                                                      "item_id": "toy_b"})
+                    assert r.status_code == 201, r.text
+                    acked.append(eid)
+            os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    return acked

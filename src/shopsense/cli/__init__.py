@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from shopsense.cli import assistant, data, encoder, llm, marketing, models, nlp, recommend, serving, store, users
+from shopsense.cli import (
+    assistant,
+    data,
+    encoder,
+    llm,
+    marketing,
+    models,
+    nlp,
+    recommend,
+    scale,
+    serving,
+    store,
+    users,
+)
 from shopsense.cli.common import HomeOption
 
 app = typer.Typer(
@@ -33,6 +46,7 @@ serving.register(app)  # serve, retrain, report
 assistant.register(app)  # chat
 marketing.register(app)  # copy, insights
 app.add_typer(users.app, name="users", help="Shoppers' data: erase a user everywhere.")
+app.add_typer(scale.app, name="scale", help="The recommender pipeline as Spark jobs.")
 
 
 def main() -> None:

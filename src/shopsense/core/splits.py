@@ -64,6 +64,16 @@ def _from_masks(df: pd.DataFrame, valid: np.ndarray, test: np.ndarray, info: dic
     return Split(df[train], df[valid], df[test], info)
 
 
+def check_leave_last_out(n_valid: int, n_test: int, min_interactions: int) -> None:
+    """The arguments :func:`leave_last_out` accepts (shared with the Spark split, ``shopsense.scale.split``)."""
+    if n_valid < 0 or n_test < 0:
+        raise ValueError(f"leave_last_out: n_valid and n_test must be >= 0, got {n_valid}, {n_test}")
+    if min_interactions < n_valid + n_test + 1:
+        raise ValueError(f"leave_last_out: min_interactions={min_interactions} must be at least "
+                         f"n_valid + n_test + 1 = {n_valid + n_test + 1} so every split user keeps a "
+                         "train row")
+
+
 def leave_last_out(df: pd.DataFrame, user_col: str = "user_id", item_col: str = "item_id",
                    time_col: str = "timestamp", n_valid: int = 1, n_test: int = 1,
                    min_interactions: int = 3) -> Split:
@@ -73,12 +83,7 @@ def leave_last_out(df: pd.DataFrame, user_col: str = "user_id", item_col: str = 
     ``min_interactions`` rows stay whole in train (they still help fit, but cannot be evaluated).
     ``min_interactions`` must leave at least one train row: ``>= n_valid + n_test + 1``.
     """
-    if n_valid < 0 or n_test < 0:
-        raise ValueError(f"leave_last_out: n_valid and n_test must be >= 0, got {n_valid}, {n_test}")
-    if min_interactions < n_valid + n_test + 1:
-        raise ValueError(f"leave_last_out: min_interactions={min_interactions} must be at least "
-                         f"n_valid + n_test + 1 = {n_valid + n_test + 1} so every split user keeps a "
-                         "train row")
+    check_leave_last_out(n_valid, n_test, min_interactions)
     _check_columns(df, user_col, item_col, time_col)
     _check_times(df, time_col)
     pos = np.arange(len(df))

@@ -94,6 +94,15 @@ def _interaction_weights(events: pd.Series, values: pd.Series, event_weights: Ma
     return w
 
 
+def item_texts(items: pd.DataFrame) -> list[str]:
+    """One text per catalog row: title, category, brand and description joined (a missing column is empty)."""
+    blank = pd.Series([""] * len(items), index=items.index, dtype=object)
+    cols = [items[c].fillna("").astype(str) if c in items else blank for c in ("title", "category", "brand",
+                                                                               "description")]
+    joined = cols[0].str.cat(cols[1:], sep=". ")
+    return [re.sub(r"(\.\s*)+$", "", re.sub(r"(\. ){2,}", ". ", t)).strip() for t in joined]
+
+
 @dataclass
 class InteractionDataset:
     """Everything a recommender learns from, aligned on integer user and item indices (see module doc)."""
@@ -232,9 +241,7 @@ class InteractionDataset:
 
     def item_text(self) -> list[str]:
         """One text per item: title, category, brand and description joined (may be empty)."""
-        cols = [self.items[c].fillna("").astype(str) for c in ("title", "category", "brand", "description")]
-        joined = cols[0].str.cat(cols[1:], sep=". ")
-        return [re.sub(r"(\.\s*)+$", "", re.sub(r"(\. ){2,}", ". ", t)).strip() for t in joined]
+        return item_texts(self.items)
 
     def item_popularity(self) -> np.ndarray:
         """(n_items,) number of distinct users per item."""

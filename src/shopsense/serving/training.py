@@ -158,7 +158,7 @@ def publish_search(settings: Settings, items: pd.DataFrame, multilingual: bool =
     return Registry(settings.artifacts_dir).publish(SEARCH, build)
 
 
-def _publish_recommender(settings: Settings, model: Recommender, popular: MostPopular, card: dict[str, Any],
+def publish_recommender(settings: Settings, model: Recommender, popular: MostPopular, card: dict[str, Any],
                          ) -> ModelVersion:
     def build(directory: Path) -> dict[str, Any]:
         model.save(directory / MODEL_DIR)
@@ -203,7 +203,7 @@ def train_recommenders(settings: Settings, model: str = "auto", *, search: bool 
     fitted = build_model(name, settings).fit(ds)
     popular = MostPopular().fit(ds)
     registry = Registry(settings.artifacts_dir)
-    result.recommender = _publish_recommender(settings, fitted, popular, card)
+    result.recommender = publish_recommender(settings, fitted, popular, card)
     _maybe_promote(registry, RECOMMENDER, result.recommender, promote, result)
     if search:
         result.search = publish_search(settings, data.items, multilingual, progress)
@@ -253,8 +253,9 @@ def retrain(settings: Settings, *, promote: bool | None = False, full: bool = Fa
     inter = inter[~inter["item_id"].isin(unknown)]  # events on items the catalog does not list
     new_users = set(inter["user_id"]) - set(ds.user_index)
     if (len(new_items) and not model.supports_fold_in_items) or (len(inter) and not model.supports_fold_in_users):
-        say(f"{model.name} cannot fold in; refitting from scratch")
-        return train_recommenders(settings, model=model.name, promote=promote, multilingual=multilingual,
+        refit = getattr(model, "refit_as", model.name)  # a precomputed version refits the model behind it
+        say(f"{model.name} cannot fold in; refitting {refit} from scratch")
+        return train_recommenders(settings, model=refit, promote=promote, multilingual=multilingual,
                                   progress=progress)
     say(f"folding in {len(inter):,} interactions, {len(new_users):,} new users, {len(new_items):,} new items")
     for m in (model, popular):
@@ -267,7 +268,7 @@ def retrain(settings: Settings, *, promote: bool | None = False, full: bool = Fa
             "mode": "fold-in", "base_version": base.version, "events_until": _events_until(events, since),
             "events_folded": int(len(inter)), "new_users": len(new_users), "new_items": int(len(new_items))}
     result = TrainResult(mode="fold-in")
-    result.recommender = _publish_recommender(settings, model, popular, card)
+    result.recommender = publish_recommender(settings, model, popular, card)
     _maybe_promote(registry, RECOMMENDER, result.recommender, promote, result)
     if len(new_items):
         result.search = publish_search(settings, data.items, multilingual, progress)
