@@ -4,6 +4,7 @@ works before and after the command; read-only commands on an empty home create n
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -78,6 +79,12 @@ def test_home_before_the_command_works_for_read_only_commands(trained_home: Path
     listed = shopsense("--home", str(trained_home), "models", "list")
     assert listed.returncode == 0, listed.stderr
     assert "recommender" in listed.stdout and "search" in listed.stdout
+    # piped (80 columns): cells wrap, never end in "…"; --json gives every field to a script
+    assert "…" not in listed.stdout, listed.stdout
+    as_json = shopsense("--home", str(trained_home), "models", "list", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    rows = {r["model"]: r for r in json.loads(as_json.stdout)["models"]}
+    assert rows["recommender"]["production"] and rows["recommender"]["versions"] >= 1
 
 
 @pytest.mark.parametrize("command", [["serve"], ["chat", "-m", "hello"], ["models", "list"], ["retrain"]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -10,8 +12,19 @@ from rich.console import Console
 
 from shopsense.core.settings import Settings, get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# A terminal's own width where there is one (rich measures it); piped or captured output has none, and rich's
+# 80-column default would cut table cells ("product-ki…"), so it gets a width no table here reaches.
+PIPED_WIDTH = 200
+
+
+def _width(stream: Any) -> int | None:
+    if os.environ.get("COLUMNS", "").isdigit() or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return PIPED_WIDTH
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 HomeOption = Annotated[
     Path | None,

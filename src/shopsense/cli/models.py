@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shopsense.cli.common import HomeOption, console, fail, settings_for
@@ -34,29 +35,42 @@ def _headline(card: dict[str, Any]) -> str:
 
 
 @app.command("list")
-def list_cmd(home: HomeOption = None) -> None:
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON (for scripts).")] = False,
+    home: HomeOption = None,
+) -> None:
     """Every model with its versions, latest and production versions."""
+    from shopsense.registry import RegistryError
+
     registry = _registry(home)
     models = registry.models()
+    rows = []
+    for name in models:
+        try:
+            latest = registry.get(name, "latest")
+            rows.append({"model": name, "kind": str(latest.card.get("kind", "")),
+                         "versions": len(registry.version_names(name)), "latest": latest.version,
+                         "production": registry.production_version(name),
+                         "created_latest": latest.created_at.isoformat(timespec="seconds"),
+                         "test": _headline(latest.card)})
+        except RegistryError as exc:
+            rows.append({"model": name, "error": str(exc)})
+    if as_json:
+        console.print_json(data={"root": str(registry.root), "models": rows})
+        return
     if not models:
         console.print(f"no models in {registry.root} yet; train one with `shopsense nlp train` or "
                       "`shopsense train`", highlight=False)
         return
     table = Table(title=f"Models in {registry.root}", title_justify="left")
     for col in ("model", "kind", "versions", "latest", "production", "created (latest)", "test"):
-        table.add_column(col)
-    for name in models:
-        from shopsense.registry import RegistryError
-
-        try:
-            latest = registry.get(name, "latest")
-            production = registry.production_version(name)
-            count = len(registry.version_names(name))
-        except RegistryError as exc:
-            table.add_row(name, "", "", "", "", "", f"[red]{exc}[/]")
+        table.add_column(col, overflow="fold")  # a narrow or piped terminal wraps a cell, never cuts it
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["model"], "", "", "", "", "", f"[red]{escape(row['error'])}[/]")
             continue
-        table.add_row(name, str(latest.card.get("kind", "")), str(count), latest.version, production or "-",
-                      latest.created_at.strftime("%Y-%m-%d %H:%M"), _headline(latest.card))
+        table.add_row(row["model"], row["kind"], str(row["versions"]), row["latest"], row["production"] or "-",
+                      row["created_latest"].replace("T", " ")[:16], row["test"])
     console.print(table)
 
 
