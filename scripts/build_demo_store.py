@@ -134,6 +134,7 @@ def build_files(source: Path) -> dict[str, bytes]:
         "interactions.csv": csv_bytes(interactions),
         "orders.csv": csv_bytes(orders),
         "faq.csv": csv_bytes(faq_table),
+        "store.json": b'{"name": "ToyNest", "currency": "GBP", "locale": "en_GB"}\n',  # the shop's identity
         "SOURCE.md": notes.source_md(stats, faq.STORE_FACTS, sorted(toys.GENERIC_AUTHORS)).encode("utf-8"),
         "LICENSE.md": notes.license_md().encode("utf-8"),
         "LICENSE-CDLA-Sharing-1.0.txt": (source / "bitext-customer-support" / "LICENSE.txt").read_bytes(),

@@ -58,12 +58,18 @@ def _expected(directory: Path) -> StoreData:
     return prepare_store(load_store_dir(directory).store)[0]
 
 
+def _shoppers(data: StoreData) -> int:
+    """Distinct user ids over every table that names shoppers (what ``import`` prints as ``shoppers``)."""
+    tables = (data.users, data.interactions, data.reviews, data.orders)
+    return len(set().union(*(set(t["user_id"].astype(str)) for t in tables)))
+
+
 def test_import_good_store_end_to_end(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     result = runner.invoke(app, ["import", str(GOOD), "--home", str(home)])
     assert result.exit_code == 0, result.output
     expected = _expected(GOOD)
-    assert _printed_counts(result.stdout) == {**expected.counts(), "events": 0}
+    assert _printed_counts(result.stdout) == {**expected.counts(), "events": 0, "shoppers": _shoppers(expected)}
     assert "imported into" in result.stdout and "personal data masked" in result.stdout
     with _store(home) as store:
         back = store.load()
@@ -134,6 +140,7 @@ def test_import_of_the_bundled_demo_store(tmp_path: Path) -> None:
     expected = _expected(demo_store_dir())
     with _store(home) as store:
         assert {k: v for k, v in store.counts().items() if k != "events"} == expected.counts()
-    assert _printed_counts(proc.stdout) == {**expected.counts(), "events": 0}
+    assert _printed_counts(proc.stdout) == {**expected.counts(), "events": 0, "shoppers": _shoppers(expected)}
+    assert _shoppers(expected) == 1356  # the demo store lists no users table: "users 0" told nothing
     again = runner.invoke(app, ["import", str(demo_store_dir()), "--home", str(home)])
     assert again.exit_code == 0 and "unchanged" in again.stdout

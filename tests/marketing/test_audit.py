@@ -58,6 +58,9 @@ def test_rewrite_praise_is_backed_by_reviews(auditor: DescriptionAuditor, opinio
         for aspect in praised:
             positive = ((m["aspect"] == aspect) & (m["polarity"] == "positive")).sum()
             assert positive >= 2, (item, aspect)
+        support = text.split("Reviewers praise its ", 1)[1].split(" (", 1)[1].split(")", 1)[0]
+        n, word = support.split()
+        assert int(n.replace(",", "")) >= 2 and word == "reviews", text  # never "(1 reviews)"
 
 
 def test_ranking_is_sorted_and_flags_empty_descriptions(auditor: DescriptionAuditor) -> None:

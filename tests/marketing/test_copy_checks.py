@@ -30,12 +30,16 @@ def facts() -> Facts:
 
 def test_grounded_text_passes(facts: Facts) -> None:
     checker = CopyChecker(facts, "short")
-    text = "Crayola Long Barrel Colored Pencils, 12 pieces for ages 8 and up. Now £2.87."
+    text = "Crayola Long Barrel Colored Pencils, 12 pieces for ages 8 and up. Price: £2.87."
     assert checker.check(text).passed, checker.violations(text)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("Crayola pencils, now only £1.99.", "price 1.99"),
+    ("Crayola pencils. Now £2.87.", "sale wording 'now £'"),
+    ("Crayola pencils, 20% off: £2.87.", "sale wording '20% off'"),
+    ("Crayola pencils, reduced to £2.87.", "sale wording 'reduced'"),
+    ("彩色铅笔特价£2.87。", "sale wording '特价'"),
     ("Crayola pencils: 24 pieces.", "number 24"),
     ("Waterproof Crayola pencils.", "claim 'waterproof'"),
     ("Crayola pencils in red.", "colour 'red'"),
@@ -77,9 +81,9 @@ def test_length_limits_per_channel(facts: Facts) -> None:
 
 def test_repair_removes_only_the_offending_sentence(facts: Facts) -> None:
     checker = CopyChecker(facts, "description")
-    text = "Meet the Crayola Long Barrel Colored Pencils. They are the best pencils ever. Now £2.87."
+    text = "Meet the Crayola Long Barrel Colored Pencils. They are the best pencils ever. Price: £2.87."
     repaired, removed = repair(text, checker, required=["Crayola"])
-    assert repaired == "Meet the Crayola Long Barrel Colored Pencils. Now £2.87."
+    assert repaired == "Meet the Crayola Long Barrel Colored Pencils. Price: £2.87."
     assert removed == ["They are the best pencils ever. "]
     assert checker.violations(repaired) == []
 
@@ -112,3 +116,8 @@ def test_distinct_n() -> None:
     assert distinct_n(["a b c", "a b d"], n=2) == pytest.approx(3 / 4)
     assert distinct_n(["好用好用"], n=2) == pytest.approx(2 / 3)
     assert distinct_n([]) == 0.0
+
+
+def test_sale_wording_passes_when_the_facts_hold_a_sale_price(facts: Facts) -> None:
+    facts.add("price", "toy_1:was_price", "Was: £3.50", 3.5)
+    assert CopyChecker(facts, "description").violations("Crayola pencils, reduced to £2.87.") == []

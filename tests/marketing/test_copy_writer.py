@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from shopsense.core.language import has_cjk
 from shopsense.core.loaders import load_store_dir_strict
 from shopsense.core.records import StoreData
 from shopsense.data import demo_store_path
@@ -54,6 +55,8 @@ def test_fifty_items_three_variants_all_pass(demo: StoreData, sample_ids: list[s
             assert checker.violations(v.text) == [], (item_id, v.text)
             assert v.checks["passed"] and v.facts, v
             assert {f["key"] for f in v.facts} <= {f.key for f in facts.facts.facts}
+            if language == "zh":  # a Chinese variant says something in Chinese, whatever the catalog's language
+                assert has_cjk(v.text), v.text
         for i, a in enumerate(result.variants):  # near-duplicates were dropped
             for b in result.variants[i + 1:]:
                 assert a.text != b.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopsense.assistant.replies import money
+from shopsense.core.wording import counted
 from shopsense.text.generator import Facts
 
 
@@ -22,7 +23,7 @@ def line(position: int, card: dict[str, Any], language: str) -> str:
     rating = ""
     if card.get("review_count"):
         rating = (f"（{card['average_rating']}分，{card['review_count']}条评价）" if language == "zh"
-                  else f" ({card['average_rating']}★, {card['review_count']} reviews)")
+                  else f" ({card['average_rating']}★, {counted(card['review_count'], 'review')})")
     return f"{position}. {card['title']} — {money(card['price'], card.get('currency'))}{rating}"
 
 

@@ -65,7 +65,7 @@ def _run_import(directory: Path, home: Path | None, skip_invalid: bool = False) 
                  "(fix them, or pass --skip-invalid to import the rows that passed)", code=1)
         except StoreImportError as exc:
             fail(str(exc), code=1)
-        counts = store.counts()
+        counts = {**store.counts(), "shoppers": store.shoppers()}
     _print_summary(summary, counts, settings.db_url)
     return summary
 
@@ -87,6 +87,9 @@ def _print_summary(summary: ImportSummary, counts: dict[str, int], url: str) -> 
     if dup:
         _out(f"duplicate reviews removed: {dup.get('dropped', 0)} "
              f"(exact {dup.get('exact_duplicates', 0)}, near {dup.get('near_duplicates', 0)})")
+    if summary.identity:
+        shown = " · ".join(summary.identity[f] for f in ("name", "currency", "locale") if f in summary.identity)
+        _out(f"store identity (store.json): {escape(shown)}{' (updated)' if summary.identity_changed else ''}")
     pii = {k: v for k, v in summary.prep.get("pii", {}).items() if v}
     masked = ", ".join(f"{k} {v}" for k, v in pii.items()) or "none found"
     _out(f"personal data masked: {masked}")

@@ -5,7 +5,8 @@
     store = load_store_dir_strict("shop/")    # raises StoreDataError listing the first problems
 
 A store directory holds ``items``, ``interactions``, ``reviews``, ``faq``, ``orders`` and ``users``,
-each as ``NAME.csv``, ``NAME.jsonl`` or ``NAME.parquet``, plus ``policies/*.md`` (FAQ entries).
+each as ``NAME.csv``, ``NAME.jsonl`` or ``NAME.parquet``, plus ``policies/*.md`` (FAQ entries) and
+``store.json`` (the shop's name, logo, currency and locale: :mod:`shopsense.core.store_identity`).
 Rows that fail a check are rejected and reported; nothing is dropped without a message. Rows naming
 an item that is not in the catalog are rejected too (the error says whether the item is missing or
 was itself rejected). Read-me, licence and source notes (README*, LICENSE*, SOURCE*, ...) and hidden
@@ -15,7 +16,7 @@ files are ignored; any other unknown file is a warning.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from shopsense.core.load_policies import load_policies
 from shopsense.core.load_readers import READ_FORMATS, read_raw
 from shopsense.core.load_tables import TableLoad, validate_table
 from shopsense.core.records import TABLE_COLUMNS, StoreData, empty_table
+from shopsense.core.store_identity import FILE as IDENTITY_FILE
+from shopsense.core.store_identity import read_file as read_identity
 from shopsense.core.validation import Problem, TableReport, ValidationReport, format_problem
 
 __all__ = ["LoadResult", "StoreDataError", "format_problem", "load_store_dir", "load_store_dir_strict",
@@ -44,6 +47,7 @@ class LoadResult:
 
     store: StoreData
     report: ValidationReport
+    identity: dict[str, str] = field(default_factory=dict)  # store.json's checked fields (name, currency...)
 
 
 class StoreDataError(Exception):
@@ -96,6 +100,8 @@ def _discover(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], Pat
             else:
                 problems.append(_warn(name + "/", "unknown folder, not read (only policies/ is)"))
             continue
+        if name == IDENTITY_FILE and entry.is_file():
+            continue  # the store's name, currency and locale: read by load_store_dir
         stem, dot, suffix = name.partition(".")
         suffix = dot + suffix
         if stem in TABLES and suffix in READ_FORMATS:
@@ -137,6 +143,10 @@ def load_store_dir(path: str | Path) -> LoadResult:
         raise NotADirectoryError(f"not a directory: {root}")
     problems: list[Problem] = []
     files, policies = _discover(root, problems)
+    identity: dict[str, str] = {}
+    if (root / IDENTITY_FILE).is_file():
+        identity, found = read_identity(root / IDENTITY_FILE)
+        problems.extend(found)
     loads: dict[str, TableLoad] = {name: _load_file(p, name, p.name) for name, p in files.items()}
     if "items" not in files:
         already = any(p.table == "items" for p in problems)
@@ -161,7 +171,7 @@ def load_store_dir(path: str | Path) -> LoadResult:
     tables = {name: loads[name].frame if name in loads else empty_table(name) for name in TABLES}
     if faq_frame is not None:
         tables["faq"] = faq_frame[0]
-    return LoadResult(store=StoreData(**tables), report=report)
+    return LoadResult(store=StoreData(**tables), report=report, identity=identity)
 
 
 def _order(p: Problem) -> tuple:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
                                                           "set the admin surface is off.")
     secret: str | None = Field(default=None, description="Signs shopper tokens and the server's cookies (32+ "
                                                          "characters); default: generated into <home>/secret.key.")
+    store_name: str | None = Field(default=None, description="The store's name on every page and in the chat "
+                                                              "widget (default: store.json's, else 'Our shop').")
+    store_currency: str | None = Field(default=None, description="ISO 4217 code for items that name no currency.")
+    store_locale: str | None = Field(default=None, description="How prices and numbers read: en_GB, de_DE, zh_CN.")
+    store_logo: str | None = Field(default=None, description="Logo URL (or /static/... path) for the header.")
     demo: bool = Field(default=False, description="Demo mode: the storefront offers the demo shoppers to sign in as.")
     chat_rate_limit: str = Field(default="20/minute", description="Chat turns per client (N/second|minute|hour; "
                                                                   "'off' to disable). Shared by every process.")

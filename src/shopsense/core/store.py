@@ -11,6 +11,7 @@ dtype). The ``events`` table is the API's durable log: :meth:`Store.append_event
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, delete, func, insert, select, type_coerce
+from sqlalchemy import Connection, Table, delete, func, insert, select, type_coerce, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import Text
@@ -73,6 +74,8 @@ class ImportSummary:
     seconds: float = 0.0
     prep: dict[str, Any] = field(default_factory=dict)  # PrepReport.as_dict() when import_directory ran
     rejected: dict[str, int] = field(default_factory=dict)  # rows dropped by validation, per table
+    identity: dict[str, str] = field(default_factory=dict)  # store.json's checked fields
+    identity_changed: bool = False  # and whether they differ from what the store held
     warnings: list[str] = field(default_factory=list)
 
 
@@ -243,6 +246,15 @@ class Store:
             result["events"] = conn.execute(select(func.count()).select_from(EventRow)).scalar_one()
         return result
 
+    def shoppers(self) -> int:
+        """Distinct shoppers named by any table (users, interactions, reviews, orders, the event log): a store
+        may list no users table at all and still have thousands of shoppers."""
+        self._ready()
+        tables = [STORE_MODELS[n].__table__ for n in _USER_TABLES if n != "events"] + [EventRow.__table__]
+        named = union(*(select(t.c.user_id) for t in tables)).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(named)).scalar_one())
+
     @staticmethod
     def _counts(conn: Connection) -> dict[str, int]:
         return {name: conn.execute(select(func.count()).select_from(STORE_MODELS[name])).scalar_one()
@@ -322,6 +334,29 @@ class Store:
             value = conn.execute(select(StoreMetaRow.__table__.c.value).where(
                 StoreMetaRow.__table__.c.key == "generation")).scalar()
         return int(value or 0)
+
+    def identity(self) -> dict[str, str]:
+        """The checked fields of the imported ``store.json`` (name, logo, currency, locale); {} when none."""
+        self._ready()
+        with self.engine.connect() as conn:
+            value = conn.execute(select(StoreMetaRow.__table__.c.value).where(
+                StoreMetaRow.__table__.c.key == "identity")).scalar()
+        return json.loads(value) if value else {}
+
+    def set_identity(self, identity: dict[str, str]) -> bool:
+        """Keep ``identity`` (an import's ``store.json``) with the store; True when it changed (the generation
+        then moves on, so every server process shows the new name)."""
+        self._ready()
+        meta = StoreMetaRow.__table__
+        value = json.dumps(identity, sort_keys=True, ensure_ascii=False)
+        with self._write() as conn, conn.begin():
+            current = conn.execute(select(meta.c.value).where(meta.c.key == "identity")).scalar()
+            if current == value or (current is None and not identity):
+                return False
+            conn.execute(delete(meta).where(meta.c.key == "identity"))
+            conn.execute(insert(meta).values(key="identity", value=value))
+            _bump_generation(conn)
+        return True
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Erase a user from every table, event log included, in one transaction; rows removed per table.
@@ -446,6 +481,8 @@ def import_directory(path: str | Path, store: Store, progress: Progress | None =
     prepared, prep = prepare_store(result.store)
     step("writing the store")
     summary = store.import_store(prepared, source=str(path.resolve()), progress=progress)
+    summary.identity = result.identity
+    summary.identity_changed = store.set_identity(result.identity)
     summary.prep = prep.as_dict()
     summary.rejected = {name: t.rows_rejected for name, t in report.tables.items() if t.rows_rejected}
     summary.warnings = [format_problem(p) for p in report.problems]

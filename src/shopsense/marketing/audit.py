@@ -30,8 +30,11 @@ import numpy as np
 import pandas as pd
 
 from shopsense.core.language import cjk_count
+from shopsense.core.wording import counted
 from shopsense.marketing.aspects import OpinionIndex
 from shopsense.marketing.opinion_text import language_of, mentions_term, split_sentences
+
+MIN_PRAISING_REVIEWS = 2  # distinct reviews behind a "Reviewers praise its ..." suggestion
 
 # Attribute keys that record provenance or stock, not product facts a shopper reads.
 # min_age_months repeats recommended_age as a number; shipping weight describes the parcel.
@@ -214,7 +217,8 @@ class DescriptionAuditor:
                 reviews = int(self.opinions_.select(item_id=str(row["item_id"]))
                               .query("aspect in @names and polarity == 'positive'")["review_id"].nunique())
                 joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-                parts.append(f"Reviewers praise its {joined} ({reviews} reviews).")
+                if reviews >= MIN_PRAISING_REVIEWS:  # one shopper's opinion is not "reviewers praise"
+                    parts.append(f"Reviewers praise its {joined} ({counted(reviews, 'review')}).")
         specs = [f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items()
                  if isinstance(v, str | int | float) and not isinstance(v, bool)][:6]
         flags = [k.replace("_", " ") for k, v in attrs.items() if v is True][:3]

@@ -52,10 +52,20 @@ SUPERLATIVES_EN = (
 )
 SUPERLATIVES_ZH = ("最", "第一", "顶级", "极致", "唯一", "国家级", "全网", "绝对", "万能", "史上", "冠军", "首选",
                    "100%")
+# Wording that announces a reduced price; allowed only when the facts hold a sale price (a ":sale_price",
+# ":was_price" or ":compare_at_price" fact): a store's data rarely does, and "Now £2.87" then misleads.
+SALE_PATTERNS_EN = (
+    r"now\s+(?:only\s+|just\s+)?(?:US\$|[£$€¥])", r"on sale", r"sale price", r"reduced", r"was\s+(?:US\$|[£$€¥])",
+    r"save\s+(?:up to\s+)?(?:US\$|[£$€¥]|\d+\s?%)", r"\d+\s?%\s+off", r"discount(?:ed)?", r"clearance",
+    r"price drop", r"half price", r"special offer",
+)
+SALE_WORDS_ZH = ("特价", "促销", "打折", "折扣", "限时", "降价", "优惠", "现价", "立减", "直降", "折后")
+SALE_FACT_KEYS = (":sale_price", ":was_price", ":compare_at_price")
 DEFAULT_BANNED = ("cure", "miracle", "risk-free", "act now", "click here", "limited time", "no-brainer", "免费",
                   "秒杀", "抄底")
 
 _SUPER_EN_RE = re.compile(r"(?<!\w)(?:" + "|".join(SUPERLATIVES_EN) + r")(?!\w)", re.IGNORECASE)
+_SALE_EN_RE = re.compile(r"(?<!\w)(?:" + "|".join(SALE_PATTERNS_EN) + r")", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 # A sentence ends at . ! ? followed by a space or the end (not "£2.87"), or at Chinese end punctuation.
 _SENTENCE_RE = re.compile(r"\S.*?(?:[.!?][\"”’)]*(?=\s|$)|[。！？][\"”’)]*|$)\s*", re.DOTALL)
@@ -108,6 +118,7 @@ class CopyChecker:
         self._grounding = GroundingCheck(facts, self.banned_words)
         self._corpus = facts.corpus().casefold()
         self._fact_numbers = {_normalise_number(n) for n in _numbers(self._corpus)}
+        self._on_sale = any(f.key.endswith(SALE_FACT_KEYS) for f in facts.facts)
         # A product or brand name may contain a superlative ("Perfect Petzzz"); naming it proves nothing.
         self._names = sorted({str(f.value).casefold() for f in facts.facts
                               if (f.kind == "product" or f.key.endswith(":brand"))
@@ -135,6 +146,12 @@ class CopyChecker:
                 root = word[:-1] if what == "colour" and word.endswith("色") else word
                 if word in text and not self._supported(root):
                     found.append(f"{what} '{word}' is not supported by the facts")
+        if not self._on_sale:
+            for match in dict.fromkeys(m.group(0).lower() for m in _SALE_EN_RE.finditer(text)):
+                found.append(f"sale wording '{match}' without a sale price in the facts")
+            for word in SALE_WORDS_ZH:
+                if word in text:
+                    found.append(f"sale wording '{word}' without a sale price in the facts")
         unnamed = text.casefold()
         for name in self._names:
             unnamed = unnamed.replace(name, " ")

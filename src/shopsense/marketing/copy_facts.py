@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from shopsense.core.pii import mask_pii
+from shopsense.core.wording import short_name
 from shopsense.text.grounding import Fact, Facts
 
 # Attributes worth telling a shopper, in the order copy should use them, with Chinese labels.
@@ -46,7 +47,6 @@ ASPECT_ZH = {
 _CURRENCY_SIGNS = {"GBP": "£", "USD": "$", "EUR": "€", "CNY": "¥", "RMB": "¥", "JPY": "¥"}
 _MIXED_RE = re.compile(r"\b(?:but|however|although|though|except|shame|pity|disappoint\w*)\b|但|不过|可惜",
                        re.IGNORECASE)
-_CUT_WORDS = {"for", "with", "and", "&", "-", "of", "in", "the", "a", "to", "by", "/", "+", "–"}
 
 
 @dataclass
@@ -133,24 +133,6 @@ def parse_attributes(raw: Any) -> dict[str, Any]:
             return {}
         return value if isinstance(value, dict) else {}
     return {}
-
-
-def short_name(title: str, limit: int = 30) -> str:
-    """The name a writer would use: the title before " - ", "," or "(", cut at a word boundary to ``limit``."""
-    main = re.split(r"\s[-–|]\s|,|\(|\[", title, maxsplit=1)[0].strip() or title.strip()
-    if len(main) <= limit:
-        return main
-    if " " not in main:  # Chinese (or one long word): no word boundary to cut at
-        return main[:limit].rstrip()
-    words = main.split()
-    out: list[str] = []
-    for word in words:
-        if len(" ".join([*out, word])) > limit:
-            break
-        out.append(word)
-    while out and out[-1].lower() in _CUT_WORDS:
-        out.pop()
-    return " ".join(out) or main[:limit]
 
 
 def zh_value(value: str) -> str:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shopsense.marketing.copy_facts import ASPECT_ZH, ItemFacts, short_name, zh_value
+from shopsense.core.wording import short_name
+from shopsense.marketing.copy_facts import ASPECT_ZH, ItemFacts, zh_value
 
 TONES = ("friendly", "playful", "premium", "practical")
 _INTRO_EN = {
@@ -140,7 +141,7 @@ def english_drafts(f: ItemFacts, channel: str, tone: str, limit: int) -> list[Dr
             drafts.insert(0, Draft(lead + short_name(f.title, limit - len(lead)), [":name"]))
         return _fit(drafts, limit)
     name = short_name(f.title, 40 if channel == "short" else 60)
-    price_line = f"Now {money}." if money else ""
+    price_line = f"Price: {money}." if money else ""  # never "Now": that announces a sale the data does not hold
     if channel == "short":
         for i, (phrase, key) in enumerate(attrs[:3] or [("", "")]):
             text = f"{name}{by}{', ' + phrase if phrase else ''}. {price_line}"
@@ -217,14 +218,18 @@ def chinese_drafts(f: ItemFacts, channel: str, tone: str, limit: int) -> list[Dr
              if k in _ZH_ATTRIBUTE and len(v) <= 20]
     drafts: list[Draft] = []
     if channel == "headline":
-        drafts.append(Draft(short_name(f.title, limit), [":name"]))
+        # Every Chinese headline says something in Chinese: a catalog name is often English only, and
+        # "Playmobil 5497 Christmas" alone is not a Chinese headline.
+        tail = "｜商品介绍"
+        drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name"]))
         if brand:
-            drafts.append(Draft(brand + short_name(f.title, limit - len(brand)), [":name", ":brand"]))
+            drafts.append(Draft(brand + short_name(f.title, limit - len(brand) - len(tail)) + tail,
+                                [":name", ":brand"]))
         if age:
             tail = f"｜{age}适用"
             drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", ":age"]))
         if money:
-            tail = f"｜{money}"
+            tail = f"｜售价{money}"
             drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", ":price"]))
         for h, zh in aspects[:2]:
             tail = f"｜买家称赞{zh}"

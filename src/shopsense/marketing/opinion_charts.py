@@ -21,8 +21,9 @@ def trend_png(trend: pd.DataFrame, title: str = "Aspect trends") -> bytes:
     try:
         if trend.empty:
             top.text(0.5, 0.5, "no dated aspect mentions", ha="center", va="center", transform=top.transAxes)
+        step = _step(trend["period"]) if not trend.empty else None
         for aspect, rows in trend.groupby("aspect", sort=True):
-            rows = rows.sort_values("period")
+            rows = _broken_at_gaps(rows.sort_values("period"), step)
             top.plot(rows["period"], rows["mentions"], marker="o", ms=3, label=str(aspect))
             bottom.plot(rows["period"], rows["negative_share"], marker="o", ms=3, label=str(aspect))
         top.set_ylabel("mentions")
@@ -38,6 +39,26 @@ def trend_png(trend: pd.DataFrame, title: str = "Aspect trends") -> bytes:
         return buf.getvalue()
     finally:
         plt.close(fig)
+
+
+def _step(periods: pd.Series) -> pd.Timedelta | None:
+    """The chart's window: the smallest gap between two periods that have data."""
+    gaps = pd.Series(sorted(pd.to_datetime(periods).unique())).diff().dropna()
+    gaps = gaps[gaps > pd.Timedelta(0)]
+    return gaps.min() if len(gaps) else None
+
+
+def _broken_at_gaps(rows: pd.DataFrame, step: pd.Timedelta | None) -> pd.DataFrame:
+    """``rows`` with an empty point wherever windows without data lie between two with data, so matplotlib
+    breaks the line there instead of drawing one across years with no reviews."""
+    if step is None or len(rows) < 2:
+        return rows
+    periods = pd.to_datetime(rows["period"]).reset_index(drop=True)
+    gap = periods.diff() > step * 1.5  # quarters and months vary by a few days
+    if not gap.any():
+        return rows
+    holes = pd.DataFrame({"period": periods[gap] - step})  # NaN values: a break in the line
+    return pd.concat([rows.reset_index(drop=True), holes], ignore_index=True).sort_values("period", kind="stable")
 
 
 def write_png(data: bytes, path: str | Path) -> Path:

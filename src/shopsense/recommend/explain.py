@@ -9,7 +9,8 @@ Reasons, most personal first (an explanation joins the first two that hold):
 3. "Reviewers praise its <aspect> (92% positive)": counted over the item's review sentences mentioning
    the aspect; a mention is positive when the sentence's sentiment is positive (or neutral in a 4-5 star
    review). Shown only with at least ``MIN_MENTIONS`` mentions and a positive share of at least 70%.
-4. For items nobody has interacted with yet: "New in <category>, similar to things you viewed"; else
+4. For items nobody has interacted with yet: "New in <category>, like things you viewed" (the verb the
+   shopper's history holds); else
    "Rated 4.6/5 by 23 reviewers" or "Popular in <category>" when those hold.
 
 Aspect vocabulary: nouns and noun-noun compounds that spaCy tags in a seeded sample of the store's
@@ -30,6 +31,7 @@ import pandas as pd
 
 from shopsense.core.atomic import write_text_atomic
 from shopsense.core.language import has_cjk
+from shopsense.core.wording import short_name
 from shopsense.recommend.base import Recommendation, Recommender
 from shopsense.recommend.dataset import InteractionDataset
 from shopsense.recommend.filters import Filters
@@ -271,11 +273,14 @@ class _DefaultHistories(dict):
         return _NO_HISTORY
 
 
+CITED_NAME_LIMIT = 40  # "Because you bought <name>": the name a shopper recognises, not a 30-word title
+
+
 def display_name(dataset: InteractionDataset, item_index: int) -> str:
-    """The item's title, or ``item <id>`` when the catalog has no title for it."""
+    """The item's short name (:func:`~shopsense.core.wording.short_name`), or ``item <id>`` without a title."""
     title = str(_titles(dataset)[item_index] or "").strip()
     item_id = str(dataset.item_ids[item_index])
-    return title if title and title != item_id else f"item {item_id}"
+    return short_name(title, CITED_NAME_LIMIT) if title and title != item_id else f"item {item_id}"
 
 
 def _leaf(category: str) -> str:
@@ -340,7 +345,10 @@ def reasons(item_index: int, ctx: UserContext, evidence: Evidence, dataset: Inte
     category = _leaves(dataset)[item_index]
     if cold:
         new = f"New in {category}" if category else "New arrival"
-        out.append(new + (", similar to things you viewed" if len(ctx.history) else ""))
+        verbs = set(ctx.verbs) if len(ctx.history) else set()
+        # name what the shopper really did: "viewed" only when every item of their history was a view
+        out.append(new + (f", like things you {verbs.pop()}" if len(verbs) == 1 else
+                          ", like things you chose before" if verbs else ""))
     out.extend(_item_popularity_reasons(dataset)[item_index])
     return out
 

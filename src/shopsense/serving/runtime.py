@@ -86,7 +86,7 @@ class ServedModel:
             extra_filters = Filters.of(category=filters.category if filters else None,
                                        min_price=filters.min_price if filters else None,
                                        max_price=filters.max_price if filters else None,
-                                       exclude=have | set(seen))
+                                       exclude=have | set(seen) | (filters.exclude_item_ids if filters else set()))
             more = self.popular.recommend_any(None, k - len(recs), filters=extra_filters)
             more = [trending(r) for r in self._explain(self.popular, more, None, None)]
             recs = recs + more

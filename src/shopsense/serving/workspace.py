@@ -21,6 +21,7 @@ from shopsense.core.identity import Signer, workspace_secret
 from shopsense.core.records import StoreData
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
+from shopsense.core.store_identity import StoreIdentity, identity_of
 from shopsense.marketing.opinion_store import OpinionIndexes
 from shopsense.registry import Registry
 from shopsense.serving.config import ServingConfig
@@ -110,6 +111,10 @@ class Workspace:
     def catalog(self) -> Catalog:
         """Item rows, review summaries and categories of the store as it is now."""
         return self.cached("catalog", self.generation(), lambda: Catalog.from_data(self.data()))
+
+    def identity(self) -> StoreIdentity:
+        """The store's name, logo, currency and locale (its imported store.json, then SHOPSENSE_STORE_*)."""
+        return self.cached("identity", self.generation(), lambda: identity_of(self.store.identity(), self.settings))
 
     # -- models -----------------------------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ def _safe_next(target: str) -> str:
 
 def login_form(request: Request, next_path: str, error: str | None = None, status_code: int = 200,
                surface_off: bool = False) -> HTMLResponse:
-    context = {"next": _safe_next(next_path), "error": error, "surface_off": surface_off, "shopper": None,
+    context = {"store": request.app.state.workspace.identity(),
+               "next": _safe_next(next_path), "error": error, "surface_off": surface_off, "shopper": None,
                "demo": False, "demo_shoppers": [], "categories": [], "admin": False, "csrf": ""}
     return templates.TemplateResponse(request, "login.html", context, status_code=status_code)
 

@@ -29,6 +29,7 @@ from shopsense.core.identity import SHOPPER
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.recommend.base import UnknownItem
+from shopsense.recommend.filters import Filters
 from shopsense.registry import Registry
 from shopsense.search import SearchFilters
 from shopsense.serving.ab import report_ab
@@ -49,18 +50,28 @@ def page(request: Request, name: str, state: Any, status_code: int = 200, **cont
     shopper = caller.user_id
     known = shopper is not None and state is not None and shopper in state.production.model.dataset_.user_index
     return templates.TemplateResponse(request, name, {
-        "shopper": shopper, "known": known, "demo": settings.demo,
+        "store": request.app.state.workspace.identity(), "shopper": shopper, "known": known, "demo": settings.demo,
         "demo_shoppers": state.catalog.top_users if settings.demo and state is not None else [],
         "categories": state.catalog.categories if state is not None else [],
         "admin": admin_session(request) is not None, "csrf": csrf_token(request), **context},
         status_code=status_code)
 
 
+def _off_home_page(workspace: Workspace, state: Any) -> frozenset[str]:
+    """Items of the categories the store keeps off its home page (store.json's ``home_hidden``)."""
+    identity = workspace.identity()
+    return workspace.cached("off-home-page", (workspace.generation(), identity), lambda: frozenset(
+        item_id for item_id, row in state.catalog.items.items() if identity.hides_on_home(row.get("category", ""))))
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, state: State, caller: CallerDep) -> HTMLResponse:
     model, variant = state.model_for(caller.user_id)
-    recs, source = await run_in_threadpool(model.recommend, caller.user_id, 8, None, None)
-    trending, _ = await run_in_threadpool(state.production.recommend, None, 8, None, None)
+    hidden = _off_home_page(request.app.state.workspace, state)
+    recs, source = await run_in_threadpool(model.recommend, caller.user_id, 8, Filters.of(exclude=hidden), None)
+    # "Trending" never repeats the first list: a new visitor would otherwise see the same eight items twice
+    shown = hidden | {r.item_id for r in recs}
+    trending, _ = await run_in_threadpool(state.production.recommend, None, 8, Filters.of(exclude=shown), None)
     return page(request, "home.html", state, recs=item_rows(state.catalog, recs), source=source,
                 trending=item_rows(state.catalog, trending), version=model.version, variant=variant,
                 trending_version=state.production.version)
@@ -124,7 +135,7 @@ def _dashboard(settings: Settings, store: Store) -> dict[str, Any]:
     recent = events.tail(20).iloc[::-1]
     window = events[events["created_at"] >= pd.Timestamp(since)]
     per_day = _per_day(window)
-    return {"models": models, "counts": store.counts(), "per_day": per_day,
+    return {"models": models, "counts": {**store.counts(), "shoppers": store.shoppers()}, "per_day": per_day,
             "types": sorted(window["type"].unique()) if len(window) else [],
             "recent": recent.to_dict("records"), "ab": report_ab(events).to_dict("records"),
             "total_events": int(len(events))}
