@@ -19,7 +19,7 @@ from shopsense.cli import app as cli  # noqa: E402
 from shopsense.core.loaders import load_store_dir  # noqa: E402
 from shopsense.core.settings import Settings  # noqa: E402
 from shopsense.core.store import Store, import_directory  # noqa: E402
-from shopsense.core.store_identity import StoreIdentity, identity_of, read_file  # noqa: E402
+from shopsense.core.store_identity import StoreIdentity, displayable_url, identity_of, read_file  # noqa: E402
 from shopsense.core.validation import format_problem  # noqa: E402
 from shopsense.data import demo_store_path  # noqa: E402
 
@@ -138,3 +138,20 @@ def test_the_home_page_keeps_adult_items_off_and_never_repeats_a_list(client: Te
     assert not any("Adults" in catalog.items[i]["category"] for ids in lists.values() for i in ids)
     adult = [i for i, row in catalog.items.items() if "Adults" in row["category"]]
     assert adult  # the demo store does sell them: search still finds them
+
+
+def test_cards_show_the_store_s_images_and_a_tile_otherwise() -> None:
+    from shopsense.api.routers.pages import templates
+
+    page = templates.env.from_string('{% from "_cards.html" import cards with context %}{{ cards(items, "v1", "x") }}')
+    items = [{"item_id": "a", "title": "Abacus", "price": 4.5, "currency": "EUR",
+              "image_url": "https://cdn.example/a.jpg", "category": "Toys"},
+             {"item_id": "b", "title": "Ball", "price": None, "image_url": "", "category": ""},
+             {"item_id": "c", "title": "Car", "price": 2.0, "image_url": "", "category": ""}]
+    html = page.render(items=items, store=StoreIdentity(locale="de_DE"))
+    assert html.count("<img") == 1 and 'src="https://cdn.example/a.jpg"' in html
+    # the catalog rows carry only URLs a page may show: a script URL never reaches a template
+    assert displayable_url("javascript:alert(1)") == "" and displayable_url("//evil.example/x.png") == ""
+    assert displayable_url(" /static/logo.svg ") == "/static/logo.svg"
+    assert html.count('class="thumb" aria-hidden="true">') == 2  # letter tiles for the other two
+    assert "4,50\xa0€" in html

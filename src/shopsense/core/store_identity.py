@@ -57,6 +57,12 @@ class StoreIdentity:
         return format_currency(amount, (currency or self.currency).upper(), locale=self.locale)
 
 
+def displayable_url(value: object) -> str:
+    """``value`` when a page may show it as an image (an https:// URL or a path on this server), else ""."""
+    url = str(value or "").strip()
+    return url if url.startswith("https://") or (url.startswith("/") and not url.startswith("//")) else ""
+
+
 def check_fields(values: Any, file: str = FILE) -> tuple[dict[str, Any], list[Problem]]:
     """The valid fields of a parsed ``store.json`` object and a problem (naming the field) for each bad one."""
     from babel import Locale, UnknownLocaleError
@@ -89,8 +95,7 @@ def check_fields(values: Any, file: str = FILE) -> tuple[dict[str, Any], list[Pr
             bad(field, f"is {len(value.strip())} characters long; at most {MAX_LENGTH[field]}")
         else:
             kept[field] = value.strip()
-    if "logo" in kept and not (kept["logo"].startswith("https://") or
-                               (kept["logo"].startswith("/") and not kept["logo"].startswith("//"))):
+    if "logo" in kept and not displayable_url(kept["logo"]):
         bad("logo", f"{kept.pop('logo')[:60]!r} must be an https:// URL or a path on this server (/static/...)")
     if "currency" in kept:
         try:

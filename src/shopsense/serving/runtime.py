@@ -21,6 +21,7 @@ import pandas as pd
 
 from shopsense.core.records import PUBLIC_ITEM_FIELDS, StoreData
 from shopsense.core.settings import Settings
+from shopsense.core.store_identity import displayable_url
 from shopsense.recommend.base import Recommendation, Recommender, UnknownUser, UnsupportedRequest
 from shopsense.recommend.explain import attach_explanations, trending
 from shopsense.recommend.filters import Filters
@@ -141,7 +142,7 @@ class Catalog:
             items[str(row.item_id)] = {
                 "title": str(row.title or ""), "price": None if price is None or pd.isna(price) else float(price),
                 "currency": str(row.currency or ""), "category": str(row.category or ""),
-                "brand": str(row.brand or ""), "image_url": str(row.image_url or ""),
+                "brand": str(row.brand or ""), "image_url": displayable_url(row.image_url),
                 "description": str(row.description or ""),
                 "attributes": row.attributes if isinstance(row.attributes, dict) else {}}
         reviews = {str(k): g for k, g in data.reviews.groupby("item_id")} if len(data.reviews) else {}
