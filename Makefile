@@ -26,9 +26,10 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
-	# Debian's packages: chromium for the browser tests, a Java runtime for Spark (tests/scale), a PostgreSQL
+	# Debian's packages: chromium and a CJK font for the browser tests, a Java runtime for Spark (tests/scale), a PostgreSQL
 	# server for tests/pg (started on a free loopback port with its own data directory, stopped afterwards)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y fonts-wqy-microhei)
 	command -v java >/dev/null || (apt-get update && apt-get install -y default-jre-headless)
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 	url=$$($(BIN)/python tests/pg_fixture.py start) && \

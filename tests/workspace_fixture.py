@@ -146,11 +146,12 @@ def skip_without_chromium() -> None:
 
 
 @contextmanager
-def served(home: Path, demo: bool = False) -> Iterator[str]:
+def served(home: Path, demo: bool = False, env: dict[str, str] | None = None) -> Iterator[str]:
     """A real ``shopsense serve`` over ``home`` (admin key :data:`API_KEY`; ``demo``: with the demo shopper
-    switcher, as ``shopsense demo`` serves); yields its base URL."""
+    switcher, as ``shopsense demo`` serves; ``env``: more settings); yields its base URL."""
     port = free_port()
-    env = {"SHOPSENSE_API_KEY": API_KEY, **NO_LIMITS_ENV, **({"SHOPSENSE_DEMO": "true"} if demo else {})}
+    env = {"SHOPSENSE_API_KEY": API_KEY, **NO_LIMITS_ENV, **({"SHOPSENSE_DEMO": "true"} if demo else {}),
+           **(env or {})}
     proc = start_server(home, port, env=env)
     try:
         yield f"http://127.0.0.1:{port}"

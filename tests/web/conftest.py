@@ -14,10 +14,25 @@ from workspace_fixture import prepared_workspace, served, skip_without_chromium 
 
 
 @pytest.fixture(scope="session")
-def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     skip_without_chromium()
-    settings = prepared_workspace(tmp_path_factory.mktemp("web") / "home")
-    with served(settings.home, demo=True) as url:
+    return prepared_workspace(tmp_path_factory.mktemp("web") / "home").home
+
+
+@pytest.fixture(scope="session")
+def shop_url(web_home: Path) -> Iterator[str]:
+    with served(web_home, demo=True) as url:
+        yield url
+
+
+SECOND_STORE = {"SHOPSENSE_STORE_NAME": "Brick & Byte", "SHOPSENSE_STORE_LOCALE": "de_DE",
+                "SHOPSENSE_STORE_CURRENCY": "EUR"}
+
+
+@pytest.fixture(scope="session")
+def second_store_url(web_home: Path) -> Iterator[str]:
+    """The same catalog served as another shop: another name, locale and currency (SHOPSENSE_STORE_*)."""
+    with served(web_home, env=SECOND_STORE) as url:
         yield url
 
 
