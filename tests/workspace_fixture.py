@@ -36,6 +36,7 @@ EMBEDDING_CACHE = REPO / ".shopsense" / "test-embedding-cache"
 API_KEY = "test-admin-key"
 # The one training pipeline, made cheap: text profiles, no multilingual search vectors (E5-encoding the
 # catalog would dominate the suite; the engine has its own tests), quick intent + sentiment heads.
+SECOND_STORE_IDENTITY = {"name": "Brick & Byte", "currency": "EUR", "locale": "de_DE"}
 TEST_TRAINING = TrainOptions(model="text_profile", multilingual=False, validate=False,
                              nlp_tasks=("intent", "sentiment"), quick_nlp=True, promote=True)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,9 +50,10 @@ NO_LIMITS = {f"{name}_rate_limit": "off" for name in ("chat", "copy", "search", 
 NO_LIMITS_ENV = {f"SHOPSENSE_{name.upper()}": "off" for name in NO_LIMITS}
 
 
-def prepared_workspace(home: Path) -> Settings:
-    """Import the bundled demo store into ``home`` and train + promote the serving models (no multilingual
-    search vectors: E5-encoding the catalog would dominate the suite; the engine has its own tests)."""
+def prepared_workspace(home: Path, store_dir: Path | None = None) -> Settings:
+    """Import the bundled demo store (or ``store_dir``) into ``home`` and train + promote the serving models (no
+    multilingual search vectors: E5-encoding the catalog would dominate the suite; the engine has its own
+    tests)."""
     home.mkdir(parents=True, exist_ok=True)
     EMBEDDING_CACHE.mkdir(parents=True, exist_ok=True)
     settings = get_settings(home)
@@ -59,13 +61,44 @@ def prepared_workspace(home: Path) -> Settings:
     shutil.rmtree(settings.cache_dir)
     os.symlink(EMBEDDING_CACHE, settings.cache_dir, target_is_directory=True)
     with Workspace(settings) as workspace:
-        import_directory(demo_store_path(), workspace.store)
+        import_directory(store_dir or demo_store_path(), workspace.store)
         workspace.store_changed()
         # The assistant and the review-intelligence pages need the intent and sentiment models; quick mode keeps
         # the suite fast (their full-size quality is measured by the benchmarks, not here). The opinion index
         # is built as `shopsense train` builds it, cached under EMBEDDING_CACHE after the first run.
         train_all(workspace, TEST_TRAINING)
     return settings.model_copy(update=NO_LIMITS)
+
+
+def small_store_dir(root: Path, n_items: int = 120) -> Path:
+    """A second, smaller shop cut from the demo store: its ``n_items`` most reviewed items with their reviews,
+    interactions and orders, the demo's FAQ, a ``store.json`` of its own (Brick & Byte, euros, German) and a
+    PNG picture of its own for every item (``image_url`` = ``images/<id>.png``, a file beside the tables)."""
+    import colorsys
+    import json
+
+    import pandas as pd
+    from PIL import Image, ImageDraw
+
+    demo = demo_store_path()
+    root.mkdir(parents=True, exist_ok=True)
+    reviews = pd.read_csv(demo / "reviews.csv", dtype=str, keep_default_na=False)
+    kept = set(reviews["item_id"].value_counts().index[:n_items])
+    for name in ("items", "reviews", "interactions", "orders"):
+        frame = pd.read_csv(demo / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame = frame[frame["item_id"].isin(kept)]
+        if name == "items":
+            frame = frame.assign(currency="EUR", image_url=[f"images/{i}.png" for i in frame["item_id"]])
+            for n, (item_id, title) in enumerate(zip(frame["item_id"], frame["title"], strict=True)):
+                red, green, blue = colorsys.hsv_to_rgb(n / len(frame), 0.45, 0.9)
+                picture = Image.new("RGB", (160, 160), (int(red * 255), int(green * 255), int(blue * 255)))
+                ImageDraw.Draw(picture).text((12, 70), title[:22], fill=(30, 30, 30))
+                (root / "images").mkdir(exist_ok=True)
+                picture.save(root / "images" / f"{item_id}.png")
+        frame.to_csv(root / f"{name}.csv", index=False)
+    shutil.copy(demo / "faq.csv", root / "faq.csv")
+    (root / "store.json").write_text(json.dumps(SECOND_STORE_IDENTITY, ensure_ascii=False))
+    return root
 
 
 def keyed_workspace(tmp_path_factory, name: str) -> Settings:

@@ -140,6 +140,18 @@ def test_the_home_page_keeps_adult_items_off_and_never_repeats_a_list(client: Te
     assert adult  # the demo store does sell them: search still finds them
 
 
+def test_trending_and_a_stranger_s_list_keep_the_store_s_audience(client: TestClient) -> None:
+    catalog = client.app.state.workspace.catalog()
+    adult = {i for i, row in catalog.items.items() if "Adults" in row["category"]}
+    trending = [i["item_id"] for i in client.get("/v1/trending", params={"k": 100}).json()["items"]]
+    stranger = [i["item_id"] for i in client.get("/v1/recommendations", params={"k": 100}).json()["items"]]
+    assert len(trending) == 100 and len(stranger) == 100
+    assert not adult & set(trending) and not adult & set(stranger)
+    # naming the category is asking for it
+    costumes = client.get("/v1/trending", params={"k": 100, "category": "Fancy Dress > Costumes > Adults"}).json()
+    assert costumes["items"] and {i["item_id"] for i in costumes["items"]} <= adult
+
+
 def test_cards_show_the_store_s_images_and_a_tile_otherwise() -> None:
     from shopsense.api.routers.pages import templates
 

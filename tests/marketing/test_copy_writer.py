@@ -185,3 +185,23 @@ def test_model_inventions_that_break_no_listed_rule_are_still_caught(demo: Store
     assert all(v.fallback_used for v in result.variants), reasons
     assert "wording is not in the facts" in reasons[0] and "elves" in reasons[0]
     assert "not written in English" in reasons[1] and "not named" in reasons[2]
+
+
+@pytest.mark.parametrize("channel", ["headline", "short", "description"])
+def test_a_store_s_chinese_title_names_the_product_in_chinese_copy(demo: StoreData, channel: str) -> None:
+    item_id = demo.reviews["item_id"].value_counts().index[0]
+    items = demo.items.copy()
+    items["title_zh"] = None
+    items.loc[items["item_id"] == item_id, "title_zh"] = "圣诞主题积木套装"
+    facts = build_item_facts(items, demo.reviews, item_id)
+    assert facts.title_zh == "圣诞主题积木套装"
+    zh = CopyWriter().write(facts, channel, "zh", n=3, tone="friendly")
+    checker = CopyChecker(facts.facts, channel)
+    assert zh.variants
+    for v in zh.variants:
+        assert "圣诞主题" in v.text and checker.violations(v.text) == [], v.text
+        assert any(f["key"].endswith(":zh:name") for f in v.facts), v.facts  # cited as the fact it states
+    if channel == "headline":
+        assert all("商品介绍" not in v.text for v in zh.variants)  # the name is Chinese: no filler tail
+    en = CopyWriter().write(facts, channel, "en", n=3, tone="friendly")
+    assert en.variants and all("圣诞" not in v.text for v in en.variants)

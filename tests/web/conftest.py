@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workspace_fixture import prepared_workspace, served, skip_without_chromium  # noqa: E402
+from workspace_fixture import prepared_workspace, served, skip_without_chromium, small_store_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +25,15 @@ def shop_url(web_home: Path) -> Iterator[str]:
         yield url
 
 
-SECOND_STORE = {"SHOPSENSE_STORE_NAME": "Brick & Byte", "SHOPSENSE_STORE_LOCALE": "de_DE",
-                "SHOPSENSE_STORE_CURRENCY": "EUR"}
 
 
 @pytest.fixture(scope="session")
-def second_store_url(web_home: Path) -> Iterator[str]:
-    """The same catalog served as another shop: another name, locale and currency (SHOPSENSE_STORE_*)."""
-    with served(web_home, env=SECOND_STORE) as url:
+def second_store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another shop from a store directory of its own: 120 items, euros, German, a picture file per item."""
+    skip_without_chromium()
+    root = tmp_path_factory.mktemp("brick-and-byte")
+    home = prepared_workspace(root / "home", small_store_dir(root / "store")).home
+    with served(home) as url:
         yield url
 
 

@@ -12,6 +12,7 @@ from shopsense.api.errors import ApiError
 from shopsense.recommend.base import Recommendation
 from shopsense.recommend.filters import Filters
 from shopsense.serving.runtime import Catalog, ServingState
+from shopsense.serving.workspace import Workspace
 
 
 def items_response(state: ServingState, key: Hashable,
@@ -44,3 +45,11 @@ def make_filters(category: str | None, min_price: float | None, max_price: float
     if category is None and min_price is None and max_price is None:
         return None
     return Filters.of(category=category or None, min_price=min_price, max_price=max_price)
+
+
+def off_home_page(workspace: Workspace, catalog: Catalog) -> frozenset[str]:
+    """Items of the categories the store keeps off its home page and its trending list (store.json's
+    ``home_hidden``); search and a named category still find them."""
+    identity = workspace.identity()
+    return workspace.cached("off-home-page", (workspace.generation(), identity), lambda: frozenset(
+        item_id for item_id, row in catalog.items.items() if identity.hides_on_home(row.get("category", ""))))

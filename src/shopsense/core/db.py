@@ -29,6 +29,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -174,6 +175,15 @@ class StoreMetaRow(Base):
     __tablename__ = "store_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class MediaRow(Base):
+    """An image the store shipped as a file (:mod:`shopsense.core.media`), named by its content."""
+
+    __tablename__ = "media"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 STORE_MODELS: dict[str, type[Base]] = {

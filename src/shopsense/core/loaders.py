@@ -25,6 +25,7 @@ import pandas as pd
 from shopsense.core.load_policies import load_policies
 from shopsense.core.load_readers import READ_FORMATS, read_raw
 from shopsense.core.load_tables import TableLoad, validate_table
+from shopsense.core.media import MediaFile, local_images
 from shopsense.core.records import TABLE_COLUMNS, StoreData, empty_table
 from shopsense.core.store_identity import FILE as IDENTITY_FILE
 from shopsense.core.store_identity import read_file as read_identity
@@ -48,6 +49,7 @@ class LoadResult:
     store: StoreData
     report: ValidationReport
     identity: dict[str, str] = field(default_factory=dict)  # store.json's checked fields (name, currency...)
+    media: dict[str, MediaFile] = field(default_factory=dict)  # the items' local images, by their /media name
 
 
 class StoreDataError(Exception):
@@ -159,6 +161,10 @@ def load_store_dir(path: str | Path) -> LoadResult:
                                 reason="missing table"))
 
     _check_items(loads, problems)
+    media: dict[str, MediaFile] = {}
+    if "items" in loads and loads["items"].usable:
+        media, found = local_images(root, loads["items"])
+        problems.extend(found)
     faq_frame = _merge_policies(loads, policies, problems)
     report = ValidationReport(tables={})
     for name in TABLES:
@@ -171,7 +177,7 @@ def load_store_dir(path: str | Path) -> LoadResult:
     tables = {name: loads[name].frame if name in loads else empty_table(name) for name in TABLES}
     if faq_frame is not None:
         tables["faq"] = faq_frame[0]
-    return LoadResult(store=StoreData(**tables), report=report, identity=identity)
+    return LoadResult(store=StoreData(**tables), report=report, identity=identity, media=media)
 
 
 def _order(p: Problem) -> tuple:

@@ -33,6 +33,7 @@ from shopsense.core.db import (
     Base,
     EventRow,
     ImportRunRow,
+    MediaRow,
     PreparedTable,
     StoreMetaRow,
     column_from_db,
@@ -42,6 +43,7 @@ from shopsense.core.db import (
     prepare_table,
     to_utc_series,
 )
+from shopsense.core.media import MediaFile
 from shopsense.core.records import EVENT_TYPES, TABLE_COLUMNS, StoreData
 from shopsense.core.settings import Settings
 
@@ -135,8 +137,8 @@ class Store:
 
     # -- import ---------------------------------------------------------------------------------------
 
-    def import_store(self, data: StoreData, source: str = "",
-                     progress: Progress | None = None) -> ImportSummary:
+    def import_store(self, data: StoreData, source: str = "", progress: Progress | None = None,
+                     media: Mapping[str, MediaFile] | None = None) -> ImportSummary:
         """Replace the six store tables with ``data`` in one transaction; unchanged content changes nothing.
 
         Raises :class:`StoreImportError` (store untouched) when the database refuses a row, e.g. two
@@ -162,6 +164,7 @@ class Store:
                     conn.execute(delete(STORE_MODELS[name].__table__))
                 for name in StoreData.TABLES:
                     self._insert_chunks(conn, prepared[name], progress)
+                _replace_media(conn, media or {})
                 finished = datetime.now(UTC).replace(tzinfo=None)
                 run_id = conn.execute(insert(ImportRunRow.__table__).values(
                     source=source, content_hash=content_hash, counts=counts, columns=extra_meta,
@@ -343,6 +346,14 @@ class Store:
                 StoreMetaRow.__table__.c.key == "identity")).scalar()
         return json.loads(value) if value else {}
 
+    def media(self, name: str) -> MediaFile | None:
+        """An image of the store (``/media/<name>``), or None."""
+        self._ready()
+        table = MediaRow.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table.c.content_type, table.c.data).where(table.c.name == name)).first()
+        return None if row is None else MediaFile(name, row.content_type, bytes(row.data))
+
     def set_identity(self, identity: dict[str, str]) -> bool:
         """Keep ``identity`` (an import's ``store.json``) with the store; True when it changed (the generation
         then moves on, so every server process shows the new name)."""
@@ -383,6 +394,17 @@ class Store:
 
 
 _CLOCK_SLACK = pd.Timedelta(days=1)
+
+
+def _replace_media(conn: Connection, media: Mapping[str, MediaFile]) -> None:
+    """The images the imported items name, and no others (a name is its content: kept ones are not rewritten)."""
+    table = MediaRow.__table__
+    have = set(conn.execute(select(table.c.name)).scalars())
+    stale = have - set(media)
+    if stale:
+        conn.execute(delete(table).where(table.c.name.in_(stale)))
+    for name in sorted(set(media) - have):
+        conn.execute(insert(table).values(name=name, content_type=media[name].content_type, data=media[name].data))
 
 
 def _bump_generation(conn: Connection) -> None:
@@ -480,7 +502,7 @@ def import_directory(path: str | Path, store: Store, progress: Progress | None =
     step("cleaning text, masking personal data, removing duplicate reviews")
     prepared, prep = prepare_store(result.store)
     step("writing the store")
-    summary = store.import_store(prepared, source=str(path.resolve()), progress=progress)
+    summary = store.import_store(prepared, source=str(path.resolve()), progress=progress, media=result.media)
     summary.identity = result.identity
     summary.identity_changed = store.set_identity(result.identity)
     summary.prep = prep.as_dict()

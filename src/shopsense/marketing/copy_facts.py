@@ -78,6 +78,7 @@ class ItemFacts:
     n_reviews: int
     highlights: list[Highlight]
     facts: Facts = field(default_factory=Facts)
+    title_zh: str = ""  # the store's Chinese title (a ``title_zh`` column or attribute), used by Chinese copy
 
     def money(self) -> str | None:
         if self.price is None:
@@ -109,6 +110,8 @@ class ItemFacts:
         value = str(fact.value if fact.value is not None else "")
         if fact.kind == "product" and not fact.key.endswith(":name"):
             return self.title.casefold() in folded
+        if fact.key.endswith(":zh:name"):
+            return short_name(self.title_zh, 4) in text
         if fact.key.endswith(":name"):
             return any(" ".join(self.title.split()[:k]).casefold() in folded for k in (2, 1))
         return bool(value) and (value.casefold() in folded or zh_value(value) in text)
@@ -198,6 +201,9 @@ def item_facts(item: Mapping[str, Any], highlights: Sequence[Highlight] = (), re
     facts.add("product", item_id, f"Product: {title}", title)
     name = short_name(title)
     facts.add("product", f"{item_id}:name", f"Short name: {name}", name)
+    title_zh = str(item["title_zh"] if _present(item.get("title_zh")) else raw.get("title_zh") or "").strip()
+    if title_zh:
+        facts.add("product", f"{item_id}:zh:name", f"中文名：{title_zh}", title_zh)
     if brand:
         facts.add("attribute", f"{item_id}:brand", f"Brand: {brand}", brand)
     if price is not None:
@@ -232,7 +238,7 @@ def item_facts(item: Mapping[str, Any], highlights: Sequence[Highlight] = (), re
             facts.add("review", key, f"Review quote: {quote}", quote)
         kept.append(Highlight(h.aspect, quote, key, h.positive, h.mentions))
     return ItemFacts(item_id, title, name, brand, price, currency, category, description, attributes, age_years,
-                     rating, n_reviews, kept, facts)
+                     rating, n_reviews, kept, facts, title_zh)
 
 
 def attribute_item_facts(pairs: Sequence[tuple[str, str]], key: str = "attrs") -> ItemFacts:

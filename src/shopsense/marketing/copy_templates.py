@@ -209,10 +209,12 @@ def english_drafts(f: ItemFacts, channel: str, tone: str, limit: int) -> list[Dr
 
 
 def chinese_drafts(f: ItemFacts, channel: str, tone: str, limit: int) -> list[Draft]:
-    """Candidate Simplified-Chinese drafts (item names stay as in the catalog)."""
+    """Candidate Simplified-Chinese drafts: the product named by the store's Chinese title when it gives one,
+    else as in the catalog."""
     money = f.money()
     age = f"{f.age_years}岁以上" if f.age_years is not None else ""
-    brand = f"{f.brand} " if f.brand and f.brand.lower() not in f.short_name.lower() else ""
+    title = f.title_zh or f.title
+    brand = f"{f.brand} " if f.brand and f.brand.lower() not in short_name(title).lower() else ""
     aspects = [(h, ASPECT_ZH[h.aspect.lower()]) for h in f.highlights if h.aspect and h.aspect.lower() in ASPECT_ZH]
     attrs = [(_ZH_ATTRIBUTE[k].format(v=zh_value(v)), f":{k}") for k, v in f.attributes.items()
              if k in _ZH_ATTRIBUTE and len(v) <= 20]
@@ -220,29 +222,29 @@ def chinese_drafts(f: ItemFacts, channel: str, tone: str, limit: int) -> list[Dr
     if channel == "headline":
         # Every Chinese headline says something in Chinese: a catalog name is often English only, and
         # "Playmobil 5497 Christmas" alone is not a Chinese headline.
-        tail = "｜商品介绍"
-        drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name"]))
+        tail = "" if f.title_zh else "｜商品介绍"
+        drafts.append(Draft(short_name(title, limit - len(tail)) + tail, [":name"]))
         if brand:
-            drafts.append(Draft(brand + short_name(f.title, limit - len(brand) - len(tail)) + tail,
+            drafts.append(Draft(brand + short_name(title, limit - len(brand) - len(tail)) + tail,
                                 [":name", ":brand"]))
         if age:
             tail = f"｜{age}适用"
-            drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", ":age"]))
+            drafts.append(Draft(short_name(title, limit - len(tail)) + tail, [":name", ":age"]))
         if money:
             tail = f"｜售价{money}"
-            drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", ":price"]))
+            drafts.append(Draft(short_name(title, limit - len(tail)) + tail, [":name", ":price"]))
         for h, zh in aspects[:2]:
             tail = f"｜买家称赞{zh}"
-            drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", f"{h.review_id}:aspect"]))
+            drafts.append(Draft(short_name(title, limit - len(tail)) + tail, [":name", f"{h.review_id}:aspect"]))
         if f.rating is not None and f.n_reviews >= 2:
             tail = f"｜{f.rating:g}分好评" if f.rating >= 4 else ""
             if tail:
-                drafts.append(Draft(short_name(f.title, limit - len(tail)) + tail, [":name", ":rating"]))
+                drafts.append(Draft(short_name(title, limit - len(tail)) + tail, [":name", ":rating"]))
         lead = _HEAD_ZH[tone]
         if lead:
-            drafts.insert(0, Draft(lead + short_name(f.title, limit - len(lead)), [":name"]))
+            drafts.insert(0, Draft(lead + short_name(title, limit - len(lead)), [":name"]))
         return _fit(drafts, limit)
-    name = short_name(f.title, 40 if channel == "short" else 60)
+    name = short_name(title, 40 if channel == "short" else 60)
     price = f"售价{money}。" if money else ""
     if channel == "short":
         if age:

@@ -63,8 +63,11 @@ class ServedModel:
             self.similar(str(ds.item_ids[0]), 3)
 
     def recommend(self, user_id: str | None, k: int, filters: Filters | None = None,
-                  recent_item_ids: Sequence[str] | None = None) -> tuple[list[Recommendation], str]:
-        """Explained recommendations and where they came from: ``personal``, ``recent`` or ``trending``."""
+                  recent_item_ids: Sequence[str] | None = None, off_trending: frozenset[str] = frozenset(),
+                  ) -> tuple[list[Recommendation], str]:
+        """Explained recommendations and where they came from: ``personal``, ``recent`` or ``trending``.
+        ``off_trending``: items the popular fill leaves out unless ``filters`` name a category (the store's
+        audience, store.json's ``home_hidden``)."""
         ds = self.model.dataset_
         if user_id is not None and user_id in self.forgotten:
             user_id = None
@@ -87,7 +90,8 @@ class ServedModel:
             extra_filters = Filters.of(category=filters.category if filters else None,
                                        min_price=filters.min_price if filters else None,
                                        max_price=filters.max_price if filters else None,
-                                       exclude=have | set(seen) | (filters.exclude_item_ids if filters else set()))
+                                       exclude=have | set(seen) | (filters.exclude_item_ids if filters else set())
+                                       | (off_trending if not (filters and filters.category) else set()))
             more = self.popular.recommend_any(None, k - len(recs), filters=extra_filters)
             more = [trending(r) for r in self._explain(self.popular, more, None, None)]
             recs = recs + more

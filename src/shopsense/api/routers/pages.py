@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from shopsense.api.deps import State, WorkspaceDep, require_read
@@ -23,9 +23,10 @@ from shopsense.api.identity import (
     csrf_token,
     require_admin_page,
 )
-from shopsense.api.items import item_rows
+from shopsense.api.items import item_rows, off_home_page
 from shopsense.api.limits import search_limit
 from shopsense.core.identity import SHOPPER
+from shopsense.core.media import MEDIA_NAME
 from shopsense.core.settings import Settings
 from shopsense.core.store import Store
 from shopsense.recommend.base import UnknownItem
@@ -57,17 +58,10 @@ def page(request: Request, name: str, state: Any, status_code: int = 200, **cont
         status_code=status_code)
 
 
-def _off_home_page(workspace: Workspace, state: Any) -> frozenset[str]:
-    """Items of the categories the store keeps off its home page (store.json's ``home_hidden``)."""
-    identity = workspace.identity()
-    return workspace.cached("off-home-page", (workspace.generation(), identity), lambda: frozenset(
-        item_id for item_id, row in state.catalog.items.items() if identity.hides_on_home(row.get("category", ""))))
-
-
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, state: State, caller: CallerDep) -> HTMLResponse:
     model, variant = state.model_for(caller.user_id)
-    hidden = _off_home_page(request.app.state.workspace, state)
+    hidden = off_home_page(request.app.state.workspace, state.catalog)
     recs, source = await run_in_threadpool(model.recommend, caller.user_id, 8, Filters.of(exclude=hidden), None)
     # "Trending" never repeats the first list: a new visitor would otherwise see the same eight items twice
     shown = hidden | {r.item_id for r in recs}
@@ -88,6 +82,16 @@ async def product(request: Request, state: State, item_id: Annotated[str, Path(m
     item = {**state.catalog.item(item_id), "description": state.catalog.items[item_id]["description"]}
     return page(request, "product.html", state, item=item, similar=item_rows(state.catalog, similar),
                 reviews=state.catalog.review_summary(item_id), version=state.production.version)
+
+
+@router.get("/media/{name}")
+async def media(request: Request, name: Annotated[str, Path(max_length=64, pattern=MEDIA_NAME)]) -> Response:
+    """An image the store shipped as a file (named by its content, so a browser may keep it for good)."""
+    found = await run_in_threadpool(request.app.state.workspace.store.media, name)
+    if found is None:
+        raise ApiError(404, f"this store has no image {name!r}")
+    return Response(found.data, media_type=found.content_type,
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 @router.get("/search", response_class=HTMLResponse, dependencies=[Depends(search_limit)])

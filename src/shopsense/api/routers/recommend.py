@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
-from shopsense.api.deps import State, require_read
+from shopsense.api.deps import State, WorkspaceDep, require_read
 from shopsense.api.errors import ApiError
 from shopsense.api.identity import CallerDep
-from shopsense.api.items import items_response, make_filters
+from shopsense.api.items import items_response, make_filters, off_home_page
 from shopsense.api.limits import recommend_limit
 from shopsense.api.schemas import ItemsResponse
 from shopsense.recommend.base import UnknownItem
+from shopsense.recommend.filters import Filters
 
 router = APIRouter(prefix="/v1", tags=["recommendations"],
                    dependencies=[Depends(require_read), Depends(recommend_limit)])
@@ -29,6 +30,7 @@ ItemId = Annotated[str, Path(min_length=1, max_length=255)]
 @router.get("/recommendations", response_model=ItemsResponse)
 async def recommendations(
     state: State,
+    workspace: WorkspaceDep,
     caller: CallerDep,
     user_id: Annotated[str | None, Query(min_length=1, max_length=255, description=(
         "Used only with the admin key (the store's backend); otherwise the shopper is whoever the shopper "
@@ -49,7 +51,7 @@ async def recommendations(
     key = ("recommendations", model.version, user_id, k, category, min_price, max_price, tuple(recent_ids or ()))
 
     def answer() -> tuple:
-        recs, source = model.recommend(user_id, k, filters, recent_ids)
+        recs, source = model.recommend(user_id, k, filters, recent_ids, off_home_page(workspace, state.catalog))
         return recs, model.version, variant, source
 
     # In the event loop, not a thread: a miss scores in well under a millisecond, less than the hop costs.
@@ -57,9 +59,13 @@ async def recommendations(
 
 
 @router.get("/trending", response_model=ItemsResponse)
-async def trending(state: State, k: K = 10, category: Annotated[str | None, Category] = None) -> Response:
-    """What is popular in the store now (optionally within a category)."""
+async def trending(state: State, workspace: WorkspaceDep, k: K = 10,
+                   category: Annotated[str | None, Category] = None) -> Response:
+    """What is popular in the store now, without the categories the store keeps off its home page
+    (store.json's ``home_hidden``), or within ``category`` (which may name one of those)."""
     filters = make_filters(category, None, None)
+    if category is None:
+        filters = Filters.of(exclude=off_home_page(workspace, state.catalog))
     model = state.production
     return items_response(state, ("trending", model.version, k, category),
                           lambda: (model.recommend(None, k, filters, None)[0], model.version, "production",

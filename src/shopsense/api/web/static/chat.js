@@ -43,10 +43,10 @@
       node.appendChild(el("div", "chat-sources", "Sources: " + cited.map((s) => s.title || s.id).join(", ")));
     }
     const vote = el("div", "chat-vote");
-    for (const [label, helpful] of [["👍", true], ["👎", false]]) {
+    // Words, not emoji: a shopper's machine may have no emoji font, and a vote button must never be a box.
+    for (const [label, helpful] of [["Helpful", true], ["Not helpful", false]]) {
       const button = el("button", "", label);
       button.type = "button";
-      button.title = helpful ? "Helpful" : "Not helpful";
       button.addEventListener("click", () => {
         vote.querySelectorAll("button").forEach((b) => (b.disabled = true));
         fetch("/v1/chat/feedback", {
