@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from planted_store import Planted
 
 from shopsense.recommend.base import (
@@ -283,6 +284,10 @@ class RecommenderContract:
         sims = _ids(model.similar_items(item, 5))
         assert len(sims) == 5 and sims == _ids(loaded.similar_items(item, 5))
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dirs left behind
+        # every saved array comes back memory-mapped and read-only: server processes share one copy
+        arrays = [a for v in loaded._get_state().values() for a in ([v.data, v.indices] if sp.issparse(v) else [v])
+                  if isinstance(a, np.ndarray) and a.ndim]
+        assert all(_mapped(a) for a in arrays), [(type(a), type(a.base)) for a in arrays]
 
     def test_deterministic(self, dataset: InteractionDataset, model: Recommender, answer: Planted) -> None:
         again = self.make_model().fit(dataset)
@@ -291,8 +296,9 @@ class RecommenderContract:
             assert len(got) == self.K and got == _ids(model.recommend(user, k=self.K))
 
     # -------------------------------------------------------------- fold-in
-    def test_fold_in_new_user(self, dataset: InteractionDataset, answer: Planted) -> None:
-        m = self.make_model().fit(dataset)
+    def test_fold_in_new_user(self, dataset: InteractionDataset, answer: Planted, tmp_path: Path) -> None:
+        # folded into a saved model, as serving does: its arrays are memory-mapped and read-only
+        m = Recommender.load(self.make_model().fit(dataset).save(tmp_path / "model"))
         items_a = sorted(_seen(dataset, answer.target["coffee"]))
         new = pd.DataFrame(
             {"user_id": "new-user", "item_id": items_a, "timestamp": pd.Timestamp("2024-03-12", tz="UTC")}
@@ -313,8 +319,8 @@ class RecommenderContract:
         with pytest.raises(UnknownItem):
             m.fold_in_users(pd.DataFrame({"user_id": ["x"], "item_id": ["no-such-item"], "timestamp": [0]}))
 
-    def test_fold_in_new_item(self, dataset: InteractionDataset, answer: Planted) -> None:
-        m = self.make_model().fit(dataset)
+    def test_fold_in_new_item(self, dataset: InteractionDataset, answer: Planted, tmp_path: Path) -> None:
+        m = Recommender.load(self.make_model().fit(dataset).save(tmp_path / "model"))
         anchor = dataset.item_index[answer.planted["coffee"]]
         fans = [str(dataset.user_ids[u]) for u in dataset.matrix[:, anchor].nonzero()[0]]
         assert len(fans) == len(answer.members["coffee"]) - 1
@@ -350,3 +356,11 @@ class RecommenderContract:
             assert new_score > m.score(fans[0], music).max()
             unseen = [str(i) for i in ds.item_ids if str(i) not in _seen(ds, fans[0])]
             assert new_score > np.median(m.score(fans[0], unseen))
+
+
+def _mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is a read-only view of a memory-mapped file."""
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = base.base if isinstance(base, np.ndarray) else None
+    return base is not None and not array.flags.writeable

@@ -12,18 +12,24 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("export")
 def export(force: bool = typer.Option(False, help="Rebuild even if the export exists.")) -> None:
     """Export the packaged MiniLM to fp32 ONNX (needs the train extra; makes the default backend faster)."""
-    from shopsense.text.model_files import fp32_minilm_path
-    from shopsense.text.onnx_export import export_minilm_fp32
+    from shopsense.text.model_files import external_data_path, fp32_minilm_path
+    from shopsense.text.onnx_export import export_minilm_fp32, externalise
 
     target = fp32_minilm_path()
-    if target.exists() and not force:
-        console.print(f"fp32 encoder already exported: {target}")
-        return
+    data = external_data_path(target)
     try:
+        if target.exists() and not force:
+            if data.exists():
+                console.print(f"fp32 encoder already exported: {target}")
+                return
+            # an older export, weights inside the graph: move them beside it so server processes share them
+            externalise(target, target)
+            console.print(f"weights moved to {data}: every server process now maps one copy")
+            return
         path = export_minilm_fp32(target)
     except (ImportError, RuntimeError) as exc:
         fail(f"cannot export the encoder: {exc}")
-    console.print(f"exported {path} ({path.stat().st_size / 1e6:.0f} MB)")
+    console.print(f"exported {path} and {data.name} ({data.stat().st_size / 1e6:.0f} MB)")
 
 
 @app.command("info")

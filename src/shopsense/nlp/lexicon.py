@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -60,6 +61,21 @@ def lexicon_sentiment(texts: Sequence[str]) -> np.ndarray:
 def english_pipeline(without: tuple[str, ...] = ()) -> Any:
     """spaCy's English pipeline without the components named in ``without`` (they cost time, not accuracy,
     for callers that do not read them: noun chunks need no NER, tags need no parser)."""
-    import spacy
+    return _spacy_without_torch().load(SPACY_MODEL, exclude=list(without))
 
-    return spacy.load(SPACY_MODEL, exclude=list(without))
+
+def _spacy_without_torch() -> Any:
+    """spaCy, imported so that thinc does not import torch: thinc does whenever torch is installed (150 MB of
+    memory in every server process), yet spaCy's small CPU pipelines never use it. torch stays importable
+    for whoever needs it afterwards (full fine-tuning)."""
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment] # makes ``import torch`` fail inside thinc only
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy

@@ -328,6 +328,7 @@ class Recommender(ABC):
                               "fold them in with fold_in_items first")
         new_ds = ds.with_new_interactions(interactions)
         users = np.unique(interactions["user_id"].astype(str).map(new_ds.user_index).to_numpy(np.int64))
+        self._own_state()
         self._fold_in_users(new_ds, users)
         self.dataset_ = new_ds
         return self
@@ -346,9 +347,17 @@ class Recommender(ABC):
              "timestamp": pd.Series(dtype=float)})
         new_ds = ds.with_new_interactions(inter, items=items)
         new_items = np.arange(ds.n_items, new_ds.n_items, dtype=np.int64)
+        self._own_state()
         self._fold_in_items(new_ds, new_items)
         self.dataset_ = new_ds
         return self
+
+    def _own_state(self) -> None:
+        """Writable copies of arrays loaded read-only from memory-mapped files, before a fold-in changes them (the
+        saved version, which other server processes map, stays as it was)."""
+        state = self._get_state()
+        if any(_read_only(v) for v in state.values()):
+            self._set_state({k: v.copy() if _read_only(v) else v for k, v in state.items()})
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -363,3 +372,9 @@ class Recommender(ABC):
     def load(cls, path: str | os.PathLike[str]) -> Recommender:
         """Read a model written by :meth:`save`; the stored class must be ``cls`` or a subclass of it."""
         return load_model(Path(path), cls)
+
+
+def _read_only(value: object) -> bool:
+    if sp.issparse(value):
+        return any(not a.flags.writeable for a in (value.data, value.indices, value.indptr))
+    return isinstance(value, np.ndarray) and not value.flags.writeable

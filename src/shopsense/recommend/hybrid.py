@@ -357,6 +357,8 @@ class Hybrid(ExplainingMixin, Recommender):
         if not getattr(self, "_owns_bases", True):
             self.bases_ = {n: copy.deepcopy(m) for n, m in self.bases_.items()}
             self._owns_bases = True
+        for m in self.bases_.values():
+            m._own_state()
 
     @property
     def supports_fold_in_items(self) -> bool:  # type: ignore[override]

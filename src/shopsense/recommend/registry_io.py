@@ -1,7 +1,9 @@
 """Saving and loading recommenders: one directory per model, written atomically.
 
 ``model.json`` names the class (``module:qualname``), its ``get_params()`` and the state layout;
-``state.npz`` holds the arrays of ``_get_state()`` (scipy CSR matrices split into their parts, no pickle);
+``state/`` holds the arrays of ``_get_state()``, one ``.npy`` file each (scipy CSR matrices split into their
+parts, no pickle), loaded memory-mapped and read-only: N server processes share one copy of a large model
+(an EASE item-item matrix, say) through the page cache. Format 1 kept them in ``state.npz``, still read;
 ``dataset/`` holds the :class:`InteractionDataset` the model serves from; ``_save_extra`` may add files.
 
 This module sits below :mod:`shopsense.recommend.base`: it needs only what :class:`SavableModel` lists,
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -21,7 +25,8 @@ import scipy.sparse as sp
 from shopsense.core.atomic import atomic_directory
 from shopsense.recommend.dataset import InteractionDataset
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 class SavableModel(Protocol):
@@ -65,7 +70,9 @@ def save_model(model: SavableModel, target: Path) -> Path:
             else:
                 arrays[key] = np.asarray(value)
                 kinds[key] = "array"
-        np.savez(tmp / "state.npz", **arrays)
+        (tmp / "state").mkdir()
+        for key, array in arrays.items():
+            np.save(tmp / "state" / f"{key}.npy", array, allow_pickle=False)
         ds.save(tmp / "dataset")
         model._save_extra(tmp)
         meta = {
@@ -86,7 +93,7 @@ def load_model(directory: Path, expected: type[M]) -> M:
     if not meta_path.exists():
         raise FileNotFoundError(f"{directory}: no model.json (not a saved recommender)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise ValueError(f"{meta_path}: unsupported format {meta.get('format')!r} (expected {FORMAT})")
     module, _, qualname = str(meta.get("class", "")).partition(":")
     try:
@@ -98,16 +105,26 @@ def load_model(directory: Path, expected: type[M]) -> M:
     model = klass(**meta["params"])
     model.dataset_ = InteractionDataset.load(directory / "dataset")
     model.fit_time_ = meta.get("fit_time_s")
-    state: dict[str, Any] = {}
-    with np.load(directory / "state.npz", allow_pickle=False) as z:
+    with _state_arrays(directory, meta["format"]) as z:
+        state: dict[str, Any] = {}
         for key, kind in meta["state"].items():
             if kind == "csr":
                 state[key] = sp.csr_matrix(
                     (z[f"{key}__data"], z[f"{key}__indices"], z[f"{key}__indptr"]),
-                    shape=tuple(z[f"{key}__shape"]),
+                    shape=tuple(z[f"{key}__shape"]), copy=False,
                 )
             else:
                 state[key] = z[key]
     model._set_state(state)
     model._load_extra(directory)
     return model
+
+
+@contextmanager
+def _state_arrays(directory: Path, version: int) -> Iterator[Mapping[str, np.ndarray]]:
+    """The saved arrays by name: memory-mapped ``.npy`` files (format 2) or the arrays of ``state.npz``."""
+    if version == 1:
+        with np.load(directory / "state.npz", allow_pickle=False) as z:
+            yield z
+        return
+    yield {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in (directory / "state").glob("*.npy")}

