@@ -35,6 +35,19 @@ def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) ->
                     session = reply["session_id"]
                     turns.append(reply["turn"])
         assert turns == list(range(1, 2 * len(turns), 2))  # one conversation, whichever worker answered
+        # a job one worker started: either worker answers for it, never a 404
+        admin = {"X-API-Key": API_KEY}
+        with httpx.Client(base_url=base, timeout=60) as http:
+            job = http.post("/v1/admin/opinions/build", headers=admin).json()
+        statuses = []
+        for _ in range(200):
+            with httpx.Client(base_url=base, timeout=60) as fresh:
+                answer = fresh.get(f"/v1/admin/jobs/{job['id']}", headers=admin)
+            assert answer.status_code == 200, answer.text
+            statuses.append(answer.json()["status"])
+            if statuses[-1] == "done" and len(statuses) >= 6:
+                break
+        assert statuses[-1] == "done", statuses
     finally:
         proc.terminate()
         proc.wait(60)

@@ -81,6 +81,28 @@ def test_retired_versions_cannot_be_rolled_back_to(tmp_path: Path) -> None:
         registry.get("recommender", v2)
 
 
+def test_jobs_of_two_server_processes_share_records_and_take_turns(tmp_path: Path) -> None:
+    # two Jobs over one directory: what two `serve --workers 2` processes of a workspace hold
+    first_worker, second_worker = Jobs(tmp_path / "jobs"), Jobs(tmp_path / "jobs")
+    gate = threading.Event()
+    order: list[str] = []
+    slow = first_worker.start("retrain", lambda: gate.wait(10) and order.append("first") or {"versions": ["v0002"]})
+    deadline = time.monotonic() + 10
+    while first_worker.get(slow["id"])["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    other = second_worker.start("erase-retrain", lambda: order.append("second") or {"ok": True})
+    assert second_worker.get(slow["id"])["status"] == "running"  # read from the record the other one wrote
+    time.sleep(0.3)
+    assert second_worker.get(other["id"])["status"] == "queued"  # waits for the other process's job
+    gate.set()
+    first_worker.wait(30)
+    second_worker.wait(30)
+    assert order == ["first", "second"]
+    assert second_worker.get(slow["id"])["result"] == {"versions": ["v0002"]}
+    assert first_worker.get(other["id"])["status"] == "done"
+    assert first_worker.get("../../etc/passwd") is None and first_worker.get("nope") is None
+
+
 def test_jobs_wait_their_turn_and_none_is_skipped() -> None:
     jobs = Jobs()
     gate = threading.Event()

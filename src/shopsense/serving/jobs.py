@@ -2,17 +2,26 @@
 
 Retraining is CPU-heavy on a 2-core box, so jobs run one at a time, in the order they were queued; a job
 is never dropped because another one runs (an erasure's retrain waits its turn instead of being skipped).
+With a ``directory`` (the workspace's ``jobs/``), every record is also a JSON file there and a job holds a
+file lock while it runs: with ``serve --workers N`` any worker answers ``GET /v1/admin/jobs/{id}`` for a job
+another one started, and jobs of all the workers still run one at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import json
 import logging
 import queue
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+from shopsense.core.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 _KEEP = 200  # finished jobs remembered for GET /v1/admin/jobs/{id}
@@ -25,7 +34,10 @@ def _now() -> str:
 class Jobs:
     """Queued background work with its status: ``queued`` -> ``running`` -> ``done`` | ``failed``."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
         self._queue: queue.Queue[tuple[dict[str, Any], Callable[[], dict[str, Any]]]] = queue.Queue()
@@ -42,6 +54,7 @@ class Jobs:
                 if self.jobs[oldest]["status"] in ("queued", "running"):
                     break
                 del self.jobs[oldest]
+            self._save(job)
             self._queue.put((job, work))
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._run, name="shopsense-jobs", daemon=True)
@@ -51,7 +64,35 @@ class Jobs:
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:
             job = self.jobs.get(job_id)
-            return dict(job) if job is not None else None
+            if job is not None:
+                return dict(job)
+        if self.directory is None or not job_id.isalnum():
+            return None
+        try:  # a job another server process of this workspace started
+            return json.loads((self.directory / f"{job_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _save(self, job: dict[str, Any]) -> None:
+        if self.directory is None:
+            return
+        write_json_atomic(self.directory / f"{job['id']}.json", job)
+        finished = sorted((p for p in self.directory.glob("*.json")), key=lambda p: p.stat().st_mtime)
+        for old in finished[:-_KEEP]:
+            old.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One job at a time across every process of the workspace (a lock file; released if a process dies)."""
+        if self.directory is None:
+            yield
+            return
+        with (self.directory / ".run.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every queued job has finished (tests, and the CLI before it exits)."""
@@ -63,15 +104,21 @@ class Jobs:
     def _run(self) -> None:
         while True:
             job, work = self._queue.get()  # a daemon thread: it waits for the next job for the process's life
-            job.update(status="running", started_at=_now())
             try:
-                job["result"] = work()
-                job["status"] = "done"
-            except Exception as exc:  # reported through the job, and logged (masked) with its traceback
-                log.exception("job %s failed", job["id"])
-                job.update(status="failed", error=str(exc))
+                with self._turn():
+                    job.update(status="running", started_at=_now())
+                    self._save(job)
+                    try:
+                        job["result"] = work()
+                        job["status"] = "done"
+                    except Exception as exc:  # reported through the job, and logged (masked) with its traceback
+                        log.exception("job %s failed", job["id"])
+                        job.update(status="failed", error=str(exc))
+                    job["finished_at"] = _now()
+                    self._save(job)
+            except (OSError, TypeError, ValueError):  # the record could not be written: memory still has it
+                log.exception("job %s: its record could not be saved", job["id"])
             finally:
-                job["finished_at"] = _now()
                 self._queue.task_done()
 
 

@@ -47,7 +47,7 @@ class Workspace:
         self.store = Store.from_settings(settings)
         self.store.create_schema()
         self.registry = Registry(settings.artifacts_dir)
-        self.jobs = Jobs()
+        self.jobs = Jobs(settings.home / "jobs")
         self.opinions = OpinionIndexes(settings, self.store)
         self.models = ModelHolder(settings, self.config, catalog=self.catalog, generation=self.generation)
         self.signer = Signer(workspace_secret(settings.secret, settings.home))
