@@ -13,24 +13,24 @@ from shopsense.marketing.aspects import OpinionIndex, build_opinions
 from shopsense.marketing.opinion_store import sentiment_for
 
 COMPLAINTS = [
-    "The box arrived crushed and torn.", "The box was damaged in transit and the lid was ripped.",
-    "Disappointed: the box was broken when it arrived.", "Awful packaging, the box was split open.",
-    "The box fell apart the first time we opened it.", "Poor box, flimsy cardboard that tore straight away.",
-    "Box was dented and ripped, very disappointing.", "The box came smashed, not good enough for a present.",
-    "Cheap box that was already broken on arrival.", "The box was battered and wet when delivered.",
-    "Shame about the box, which was ruined.", "Our box was squashed flat by the courier.",
+    "The delivery arrived a week late.", "The delivery was slow and the courier lost the tracking number.",
+    "Disappointed: the delivery took three weeks.", "Awful delivery, it came after the birthday.",
+    "The delivery was late again, very poor service.", "Poor delivery, it turned up two weeks after the date.",
+    "Delivery was delayed twice, very disappointing.", "The delivery came late, not good enough for a present.",
+    "Terrible delivery that was already days overdue.", "The delivery was late and wet when it came.",
+    "Shame about the delivery, which was far too slow.", "Our delivery never arrived on the promised day.",
 ]
 
 
 def _spike(opinions: OpinionIndex, workspace, when: str) -> pd.DataFrame:
-    """The store's mentions plus 12 complaint reviews about the box dated ``when``, run through the pipeline."""
+    """The store's mentions plus 12 complaint reviews about the delivery dated ``when``, run through the pipeline."""
     item = opinions.mentions["item_id"].iloc[0]
     reviews = pd.DataFrame({"review_id": [f"spike-{i}" for i in range(len(COMPLAINTS))], "user_id": "u-spike",
                             "item_id": item, "rating": 2, "text": COMPLAINTS, "title": "",
                             "timestamp": pd.Timestamp(when, tz="UTC")})
     sentiment, name = sentiment_for(workspace)
     injected = build_opinions(reviews, None, sentiment, model_name=name).mentions
-    assert (injected["aspect"] == "box").sum() >= 10  # the pipeline itself finds the complaints
+    assert (injected["aspect"] == "delivery").sum() >= 10  # the pipeline itself finds the complaints
     return pd.concat([opinions.mentions, injected], ignore_index=True)
 
 
@@ -44,12 +44,12 @@ def test_alert_fires_in_the_spiked_window_only(opinions: OpinionIndex, marketing
                                                window: str) -> None:
     alerts = detect_alerts(_spike(opinions, marketing_workspace, when))
     assert alerts, "the injected spike was not detected"
-    assert {a.aspect for a in alerts} == {"box"}
+    assert {a.aspect for a in alerts} == {"delivery"}
     assert {a.window_start for a in alerts} == {window}
     alert = alerts[0]
     assert alert.scope == "store" and alert.q_value <= 0.05
     assert alert.window_share > alert.baseline_share + 0.15 and alert.z > 0
-    assert alert.quotes and all("box" in q.lower() for q in alert.quotes)
+    assert alert.quotes and all("delivery" in q.lower() for q in alert.quotes)
 
 
 def test_since_keeps_earlier_data_as_baseline_only(opinions: OpinionIndex, marketing_workspace) -> None:

@@ -3,12 +3,14 @@
 A store directory may hold ``store.json``, every field optional::
 
     {"name": "ToyNest", "currency": "GBP", "locale": "en_GB", "logo": "https://...",
-     "home_hidden": ["Fancy Dress > Costumes > Adults"]}
+     "home_hidden": ["Fancy Dress > Costumes > Adults"], "insights_stop_terms": ["starter kit", "bundle"]}
 
 ``shopsense import`` checks it and keeps it in the store's database, so every server process sharing that
 database shows the same store. ``SHOPSENSE_STORE_NAME``, ``_CURRENCY``, ``_LOCALE`` and ``_LOGO`` override it
 field by field. Prices are formatted for the locale by Babel (CLDR data): ``£9.99`` in ``en_GB``, ``9,99 €``
 in ``de_DE``, ``¥9.99`` in ``zh_CN``. ``home_hidden`` keeps categories off the home page's lists.
+``insights_stop_terms``: words that are never review-insight aspects in this store (on top of generic nouns
+and the catalog's brands).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 from shopsense.core.validation import Problem
 
 FILE = "store.json"
-FIELDS = ("name", "logo", "currency", "locale", "home_hidden")
+FIELDS = ("name", "logo", "currency", "locale", "home_hidden", "insights_stop_terms")
+LIST_FIELDS = ("home_hidden", "insights_stop_terms")
 MAX_LENGTH = {"name": 80, "logo": 2048, "currency": 16, "locale": 32}
 MAX_HIDDEN = 200
+MAX_STOP_TERMS, MAX_STOP_TERM_LENGTH = 500, 60
 _ADULT_SEGMENT = re.compile(r"^adults?(?:\s+only)?$|^18\s*\+$", re.IGNORECASE)
 
 
@@ -39,6 +43,8 @@ class StoreIdentity:
     # Category paths (or their first levels) kept off the home page's lists; None: every category with an
     # "Adults" level ("Fancy Dress > Costumes > Adults"), so a family store's front page stays a family page.
     home_hidden: tuple[str, ...] | None = None
+    # Words that are never an aspect in the review insights (marketing.opinion_text.StopList adds them).
+    insights_stop_terms: tuple[str, ...] = ()
 
     def hides_on_home(self, category: str) -> bool:
         """Whether items of ``category`` stay off the home page's popular and trending lists (search finds them)."""
@@ -89,6 +95,16 @@ def check_fields(values: Any, file: str = FILE) -> tuple[dict[str, Any], list[Pr
                 bad(field, f"lists {len(value)} categories; at most {MAX_HIDDEN}")
             else:
                 kept[field] = [" > ".join(c.strip() for c in v.split(">") if c.strip()) for v in value]
+        elif field == "insights_stop_terms":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                bad(field, f'must be a list of words or phrases, e.g. ["box", "starter kit"], '
+                           f"got {json.dumps(value)[:40]}")
+            elif len(value) > MAX_STOP_TERMS:
+                bad(field, f"lists {len(value)} terms; at most {MAX_STOP_TERMS}")
+            elif too_long := [v for v in value if len(v.strip()) > MAX_STOP_TERM_LENGTH]:
+                bad(field, f"{too_long[0][:40]!r}... is longer than {MAX_STOP_TERM_LENGTH} characters")
+            else:
+                kept[field] = list(dict.fromkeys(" ".join(v.lower().split()) for v in value))
         elif not isinstance(value, str) or not value.strip():
             bad(field, f"must be a non-empty string, got {json.dumps(value)[:40]}")
         elif len(value.strip()) > MAX_LENGTH[field]:
@@ -127,9 +143,10 @@ def read_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
 def identity_of(stored: dict[str, Any] | None, settings: Any) -> StoreIdentity:
     """The identity from the imported ``store.json`` (``stored``), each field overridden by its setting."""
     values = dict(stored or {})
-    overrides = {f: getattr(settings, f"store_{f}", None) for f in FIELDS if f != "home_hidden"}
+    overrides = {f: getattr(settings, f"store_{f}", None) for f in FIELDS if f not in LIST_FIELDS}
     checked, _problems = check_fields({f: v for f, v in overrides.items() if v}, "SHOPSENSE_STORE_*")
     values.update(checked)
-    if "home_hidden" in values:
-        values["home_hidden"] = tuple(values["home_hidden"])
+    for f in LIST_FIELDS:
+        if f in values:
+            values[f] = tuple(values[f])
     return StoreIdentity(**values)

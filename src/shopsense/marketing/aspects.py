@@ -1,10 +1,12 @@
 """Review intelligence: aspect mentions with sentiment, merged synonyms, aggregates, trends and summaries.
 
 Pipeline (:func:`build_opinions`): every review is split into sentences and clauses
-(:mod:`.opinion_text`); each clause's aspect terms (English noun chunks, Chinese jieba nouns) are
+(:mod:`.opinion_text`); each clause's aspect terms (English noun chunks, Chinese jieba nouns, less the
+store's :class:`~.opinion_text.StopList`: generic nouns, its brands, its ``insights_stop_terms``) are
 mapped to a canonical aspect by :class:`AspectMerger` (terms whose embeddings are close are one aspect:
 "colour"/"color", "instruction"/"instruction manual"); each clause is scored by the store's
-fine-tuned ``sentiment`` task (VADER/SnowNLP when none is trained). The result, an
+fine-tuned ``sentiment`` task (VADER/SnowNLP when none is trained), corrected by the clause rules of
+:mod:`.opinion_rules` (requirements and advice are not praise, wishes are criticism, negation). The result, an
 :class:`OpinionIndex`, holds one row per (clause, aspect) mention and answers per item / brand /
 category tables, time trends and praised/criticised summaries with quotes.
 """
@@ -20,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from shopsense.core.pii import mask_pii
-from shopsense.marketing.opinion_text import language_of, review_clauses
+from shopsense.marketing.opinion_rules import ClausePolarity
+from shopsense.marketing.opinion_text import StopList, language_of, mentions_term, review_clauses
 
 POLARITIES = ("negative", "neutral", "positive")
 MENTION_COLUMNS = ("review_id", "item_id", "brand", "category", "timestamp", "rating", "lang", "sentence", "clause",
@@ -231,19 +234,25 @@ def representative_quotes(mentions: pd.DataFrame, aspect: str, polarity: str, n:
 
 
 def build_opinions(reviews: pd.DataFrame, items: pd.DataFrame | None = None, sentiment: SentimentModel | None = None,
-                   merger: AspectMerger | None = None, model_name: str = "") -> OpinionIndex:
-    """The :class:`OpinionIndex` of ``reviews`` (canonical review columns; ``items`` adds brand and category).
+                   merger: AspectMerger | None = None, model_name: str = "",
+                   stop_terms: Sequence[str] = ()) -> OpinionIndex:
+    """The :class:`OpinionIndex` of ``reviews`` (canonical review columns; ``items`` adds brand and category,
+    and its brands are never aspects; nor are ``stop_terms``, the store's ``insights_stop_terms``).
 
-    Each clause is scored once by ``sentiment`` (default :class:`LexiconSentiment`); every aspect it
-    mentions takes that clause's polarity. A review's title is its own sentence when it has a term.
+    Each clause is scored once by ``sentiment`` (default :class:`LexiconSentiment`) through
+    :class:`~.opinion_rules.ClausePolarity`; every aspect it mentions takes that clause's polarity. A review's
+    title is its own sentence when it has a term.
     """
-    sentiment = sentiment or LexiconSentiment()
-    model_name = model_name or type(sentiment).__name__
+    model_name = model_name or type(sentiment or LexiconSentiment()).__name__
+    scorer = ClausePolarity(sentiment or LexiconSentiment())
+    has_brands = items is not None and "brand" in items
+    brands = items["brand"].dropna() if has_brands else ()
+    titles = zip(items["brand"], items["title"], strict=True) if has_brands and "title" in items else ()
     reviews = reviews.reset_index(drop=True)
     texts = [_review_text(t, b) for t, b in zip(reviews.get("title", pd.Series([""] * len(reviews))),
                                                  reviews["text"], strict=True)]
     langs = [language_of(t) for t in texts]
-    clauses = review_clauses(texts, langs)
+    clauses = review_clauses(texts, langs, stop=StopList.for_store(brands, stop_terms, titles))
     rows: list[tuple[int, str, str, str, str]] = []  # review row, sentence, clause, term, lang
     for r, found in enumerate(clauses):
         for c in found:
@@ -255,7 +264,7 @@ def build_opinions(reviews: pd.DataFrame, items: pd.DataFrame | None = None, sen
     if not hasattr(merger, "canonical_"):
         merger.fit([row[3] for row in rows])
     distinct = list(dict.fromkeys(row[2] for row in rows))
-    scored = dict(zip(distinct, sentiment.predict_with_confidence(distinct), strict=True))
+    scored = dict(zip(distinct, scorer.predict_with_confidence(distinct), strict=True))
     meta = _item_meta(items)
     out = pd.DataFrame({
         "review_id": [str(reviews.at[r, "review_id"]) for r, *_ in rows],
@@ -295,16 +304,17 @@ def _item_meta(items: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
     return {str(i): (b, c) for i, b, c in zip(items["item_id"], brand, cat, strict=True)}
 
 
-def aspect_polarities(sentences: Sequence[str], aspects: Sequence[str], sentiment: SentimentModel) -> list[str]:
+def aspect_polarities(sentences: Sequence[str], aspects: Sequence[str], sentiment: SentimentModel,
+                      rules: bool = True) -> list[str]:
     """The polarity of each (sentence, aspect) pair as :func:`build_opinions` assigns it: the sentiment of
-    the clause that mentions the aspect (the whole sentence when no clause does)."""
-    from shopsense.marketing.opinion_text import mentions_term, split_clauses
-
+    the clause that mentions the aspect (the whole sentence when no clause does), through the clause
+    rules of :mod:`.opinion_rules` unless ``rules`` is False (the model's verdict alone)."""
     targets = []
-    for sentence, aspect in zip(sentences, aspects, strict=True):
-        clauses = split_clauses(sentence)
-        hit = [c for c in clauses if mentions_term(c, [aspect]) or aspect.lower() in c.lower()]
-        targets.append(hit[0] if hit else sentence)
+    for clauses, aspect in zip(review_clauses(list(sentences)), aspects, strict=True):
+        # The clause the extractor gives the aspect to, else the first that mentions it.
+        hit = [c.text for c in clauses if aspect in c.terms] or [
+            c.text for c in clauses if mentions_term(c.text, [aspect]) or aspect.lower() in c.text.lower()]
+        targets.append(hit[0] if hit else " ".join(dict.fromkeys(c.sentence for c in clauses)))
     distinct = list(dict.fromkeys(targets))
-    scored = dict(zip(distinct, sentiment.predict_with_confidence(distinct), strict=True))
+    scored = dict(zip(distinct, ClausePolarity(sentiment, rules).predict_with_confidence(distinct), strict=True))
     return [str(scored[t].label) for t in targets]

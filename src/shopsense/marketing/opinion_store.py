@@ -4,8 +4,9 @@ cached on disk.
 Building costs tens of seconds on 2 cores (spaCy parse + sentiment of every clause), so the CLI, the API and
 the pages share one cached copy under ``<cache_dir>/opinions/<key>/``: ``mentions.parquet`` and
 ``groups.json``, written to a temporary folder and renamed into place (a reader never sees half a cache).
-The key hashes the store's last import hash and generation (an erasure moves the generation on), the
-sentiment model's weights and :data:`INDEX_VERSION`, so nothing serves opinions older than the store.
+The key hashes the store's last import hash and generation (an erasure, or a new ``store.json`` with other
+``insights_stop_terms``, moves the generation on), the sentiment model's weights and :data:`INDEX_VERSION`,
+so nothing serves opinions older than the store.
 
 :class:`OpinionIndexes` holds the in-memory copy and the background builder of ONE workspace (the
 ``Workspace`` owns it); there is no module-level state.
@@ -27,7 +28,7 @@ from shopsense.core.store import Store
 from shopsense.marketing.aspects import AspectMerger, LexiconSentiment, OpinionIndex, build_opinions
 
 log = logging.getLogger(__name__)
-INDEX_VERSION = "opinions-2"
+INDEX_VERSION = "opinions-3"  # 3: clause rules, stop list (brands, generic nouns, store.json)
 OPINIONS_DIR = "opinions"
 
 
@@ -91,7 +92,9 @@ class OpinionIndexes:
                 return index
             data = self.store.load()
             merger = AspectMerger(cache_dir=str(self.settings.cache_dir))
-            index = build_opinions(data.reviews, data.items, sentiment, merger, model_name)  # type: ignore[arg-type]
+            stop_terms = self.store.identity().get("insights_stop_terms") or ()
+            index = build_opinions(data.reviews, data.items, sentiment, merger, model_name,  # type: ignore[arg-type]
+                                   stop_terms=stop_terms)
             _write(folder, index)
         with self._lock:
             self._memory = (key, index)

@@ -1,12 +1,16 @@
-"""Sentences, clauses and aspect terms of review text, in English (spaCy noun chunks) and Chinese (jieba).
+"""Sentences, clauses and aspect terms of review text, in English (spaCy) and Chinese (jieba).
 
-An *aspect term* is what a clause talks about: in English the lemma of a noun chunk's head plus any
-compound nouns before it ("battery life", "instruction"), in Chinese a jieba noun of two or more
-characters ("质量", "包装"). Generic words that name the product itself, the buyer's family or time
-("toy", "son", "christmas") are not aspects: they are dropped by :data:`EN_GENERIC` / :data:`ZH_GENERIC`.
+An *aspect term* is what a clause talks about: in English the lemma of a common noun heading a noun chunk
+plus a compound noun before it ("battery life", "instruction"), in Chinese a jieba noun of two or more
+characters ("质量", "包装"). Names are not aspects: a proper noun written as a name ("Brio", "Fender") and
+any mention of one of the store's brands are dropped, and so are generic words that name the product
+itself, people, time or filler ("toy", "son", "box", "hand") and the store's own stop terms
+(:class:`StopList`).
 
 A sentence is cut into clauses at contrast words ("but", "however", "但是", "不过") so that "great
-value but the box was damaged" scores *value* and *box* separately.
+value but the box was damaged" scores *value* and *box* separately; English sentences are also cut at
+commas, semicolons, dashes and at "and"/"so" joining two verbs, where both sides are clauses of their own
+(a piece without a verb or adjective, "for the price", stays with its neighbour).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from shopsense.core.cleaning import clean_text
@@ -34,6 +39,7 @@ amazon seller star stars review reviews order purchase purchases buy i me you he
 something anything everything nothing someone anyone everyone all none others other lots bunch couple
 home house room fun idea ideas end start reason problem issue issues opinion expectation expectations
 addition side job fan fans lover lovers thank thanks lol
+box boxes hand hands second seconds half stuff fact sense matter course example instance use question
 """.split())
 # Evaluative words spaCy sometimes parses as compound nouns ("good quality", "great kit"): not part of a term.
 EN_EVALUATIVE = frozenset("good great nice excellent fab fabulous super brilliant amazing lovely lovley quality "
@@ -101,36 +107,167 @@ def split_clauses(sentence: str, lang: str | None = None) -> list[str]:
     return [c for c in clauses if re.search(r"\w", c)] or [sentence]
 
 
+_CONTRAST_WORDS = frozenset("but however although though except yet whereas unfortunately".split())
+_SOFT_PUNCT = frozenset(", ; : - -- – — ...".split())
+_CLAUSE_JOINERS = frozenset({"and", "so"})
+_PREDICATE_POS = frozenset({"VERB", "AUX", "ADJ"})
+NAME_VALENCE = 2.0  # a noun this emotive in VADER ("love", "joy", "disaster") is a feeling, not an aspect
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+def _key(term: str) -> str:
+    return " ".join(_singular(w) for w in term.lower().split())
+
+
+@dataclass(frozen=True)
+class StopList:
+    """What is not an aspect in one store: generic nouns (:data:`EN_GENERIC`), the store's own stop terms
+    (store.json ``insights_stop_terms``; a term or a head noun, any plural) and its brand names (a
+    mention of a brand, "Brio" or "Melissa & Doug", is a name, not a property of a product)."""
+
+    terms: frozenset[str] = EN_GENERIC
+    brands: tuple[str, ...] = ()
+    _keys: frozenset[str] = field(default=frozenset(_key(t) for t in EN_GENERIC), repr=False)  # singular forms
+
+    @classmethod
+    def for_store(cls, brands: Iterable[Any] = (), stop_terms: Iterable[str] = (),
+                  titles_by_brand: Iterable[tuple[Any, Any]] = ()) -> StopList:
+        """Generic nouns plus ``stop_terms``; ``brands`` as written in the catalog (letters of 3 or more). A brand
+        that the titles of other brands' items also use (``titles_by_brand``: (brand, title) pairs) is a common
+        noun in this store ("Action" of "action figure", "Rag Doll"), not a name: it stays an aspect."""
+        extra = {" ".join(t.lower().split()) for t in stop_terms if isinstance(t, str) and t.strip()}
+        names = {" ".join(b.split()) for b in brands if isinstance(b, str) and len(re.sub(r"\W", "", b)) >= 3}
+        names -= _common_words(names, titles_by_brand)
+        terms = EN_GENERIC | extra
+        return cls(terms, tuple(sorted(names, key=lambda b: (-len(b), b))), frozenset(_key(t) for t in terms))
+
+    def blocks(self, term: str) -> bool:
+        """Whether ``term`` (or its head noun) is a stop term."""
+        head = term.split()[-1] if term.split() else term
+        return term in self.terms or head in self.terms or _key(term) in self._keys or _key(head) in self._keys
+
+    @cached_property
+    def _brand_pattern(self) -> re.Pattern[str] | None:
+        if not self.brands:
+            return None
+        alternatives = [r"\s+".join("(?:&|and)" if w == "&" else re.escape(w) for w in b.split()) for b in self.brands]
+        return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+    def brand_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of brand mentions in ``text``."""
+        pattern = self._brand_pattern
+        return [m.span() for m in pattern.finditer(text)] if pattern is not None else []
+
+
+def _common_words(brands: set[str], titles_by_brand: Iterable[tuple[Any, Any]]) -> set[str]:
+    """The brands that at least two items of other brands name in their titles."""
+    pairs = [(str(b).strip().lower(), str(t)) for b, t in titles_by_brand if isinstance(t, str)]
+    common = set()
+    for brand in brands:
+        pattern = re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in brand.split()) + r"(?!\w)", re.I)
+        if sum(1 for owner, title in pairs if owner != brand.lower() and pattern.search(title)) >= 2:
+            common.add(brand)
+    return common
+
+
+DEFAULT_STOP = StopList.for_store()
 _nlp_lock = threading.Lock()
 
 
 def _spacy() -> Any:
     from shopsense.nlp.lexicon import english_pipeline
 
-    # Only the parser (noun chunks) and lemmatizer are needed; NER costs a third of the time.
+    # Only the parser (noun chunks, clause joints), tagger and lemmatizer are needed; NER costs a third.
     return english_pipeline(("ner",))
 
 
-def _en_terms(doc: Any) -> tuple[str, ...]:
+def _is_name(tok: Any) -> bool:
+    # spaCy tags lower-case words in noisy review text PROPN too, and shouted ones ("NOT A GUITAR CASE"); only a
+    # capitalised one ("Brio", "Planet Waves") is written as a name.
+    return tok.pos_ == "PROPN" and tok.is_title
+
+
+def _aspect_noun(tok: Any) -> bool:
+    from shopsense.nlp.lexicon import vader_lexicon
+
+    lemma = tok.lemma_.lower()
+    return (tok.pos_ in ("NOUN", "PROPN") and not _is_name(tok) and tok.is_alpha and not tok.like_num
+            and len(lemma) >= 3 and abs(vader_lexicon().get(lemma, 0.0)) < NAME_VALENCE)
+
+
+def _en_terms(chunks: Iterable[Any], stop: StopList, brand_tokens: set[int]) -> tuple[str, ...]:
     terms: list[str] = []
-    for chunk in doc.noun_chunks:
+    for chunk in chunks:
         root = chunk.root
-        if root.pos_ not in ("NOUN", "PROPN") or root.like_num:
+        if root.i in brand_tokens or not _aspect_noun(root):
             continue
         lemma = root.lemma_.lower()
-        if not lemma.isalpha() or len(lemma) < 3 or lemma in EN_GENERIC:
+        if stop.blocks(lemma):
             continue
-        # Keep compound nouns in front of the head ("battery life", "remote control"), not adjectives.
-        compounds = [t.lemma_.lower() for t in chunk if t.dep_ == "compound" and t.i < root.i and t.is_alpha
-                     and t.pos_ in ("NOUN", "PROPN") and t.lemma_.lower() not in EN_GENERIC
+        # Keep compound nouns in front of the head ("battery life", "remote control"), not adjectives or names.
+        compounds = [t.lemma_.lower() for t in chunk if t.dep_ == "compound" and t.i < root.i
+                     and t.i not in brand_tokens and _aspect_noun(t) and not stop.blocks(t.lemma_.lower())
                      and t.lemma_.lower() not in EN_EVALUATIVE]
         term = " ".join([*compounds[-1:], lemma])
-        if term not in terms:
+        if not stop.blocks(term) and term not in terms:
             terms.append(term)
     return tuple(terms)
 
 
-def _zh_terms(text: str) -> tuple[str, ...]:
+def _stands_alone(tokens: Sequence[Any]) -> bool:
+    return any(t.pos_ in _PREDICATE_POS for t in tokens)
+
+
+def _en_clauses(doc: Any) -> list[tuple[int, int]]:
+    """Token ranges of the clauses of one parsed sentence: hard cuts before contrast words, soft cuts after
+    commas/semicolons/dashes and before "and"/"so" joining verbs, a soft piece kept only if both sides can
+    stand alone (have a verb or an adjective)."""
+    cuts: dict[int, bool] = {}  # token index a clause starts at -> hard cut
+    for tok in doc:
+        low = tok.lower_
+        if low in _CONTRAST_WORDS and tok.i > 0 and not (low == "yet" and tok.dep_ == "advmod"
+                                                         and tok.head.i > tok.i):
+            cuts[tok.i] = True
+        elif (low in _SOFT_PUNCT or low.startswith("..")) and 0 < tok.i < len(doc) - 1 and (
+                low[0] not in "-–—" or doc[tok.i - 1].whitespace_):  # a dash between spaces, not "v-neck"
+            cuts.setdefault(tok.i + 1, False)
+        elif low in _CLAUSE_JOINERS and tok.i > 0 and tok.head.pos_ in ("VERB", "AUX"):
+            cuts.setdefault(tok.i, False)
+    bounds = [0, *sorted(cuts), len(doc)]
+    spans = [[a, b, int(cuts.get(a, False))] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    merged: list[list[int]] = []
+    for span in spans:
+        if merged and not span[2] and (not _stands_alone(doc[merged[-1][0]:merged[-1][1]])
+                                       or not _stands_alone(doc[span[0]:span[1]])):
+            merged[-1][1] = span[1]  # "For the price, it is great": one clause
+        else:
+            merged.append(span)
+    return [(a, b) for a, b, _ in merged if any(t.is_alpha or t.is_digit for t in doc[a:b])]
+
+
+def _clause_text(doc: Any, a: int, b: int) -> str:
+    return doc[a:b].text.strip(" ,;:-–—")
+
+
+def _en_sentence_clauses(doc: Any, stop: StopList) -> list[tuple[str, tuple[str, ...]]]:
+    brand_tokens = {t.i for a, b in stop.brand_spans(doc.text) for t in doc.char_span(a, b, alignment_mode="expand")}
+    ranges = _en_clauses(doc) or [(0, len(doc))]
+    chunks = list(doc.noun_chunks)
+    out = []
+    for a, b in ranges:
+        mine = [c for c in chunks if a <= c.root.i < b]
+        out.append((_clause_text(doc, a, b) or doc.text, _en_terms(mine, stop, brand_tokens)))
+    return out
+
+
+def _zh_terms(text: str, stop: StopList) -> tuple[str, ...]:
     import jieba.posseg as pseg
 
     from shopsense.text.tokenize import get_jieba
@@ -139,35 +276,35 @@ def _zh_terms(text: str) -> tuple[str, ...]:
     for pair in pseg.POSTokenizer(get_jieba()).lcut(text):
         word, flag = pair.word.strip(), pair.flag
         noun = flag in _ZH_NOUN_FLAGS or word in ZH_ASPECT_VERBS
-        if noun and len(word) >= 2 and has_han(word) and word not in ZH_GENERIC and word not in terms:
+        if (noun and len(word) >= 2 and has_han(word) and word not in ZH_GENERIC and word not in stop.terms
+                and word not in terms):
             terms.append(word)
     return tuple(terms)
 
 
-def review_clauses(texts: Sequence[str], langs: Sequence[str] | None = None,
-                   batch_size: int = 256) -> list[list[Clause]]:
-    """Per review text: its clauses with the aspect terms each mentions (clauses without terms included)."""
+def review_clauses(texts: Sequence[str], langs: Sequence[str] | None = None, batch_size: int = 256,
+                   stop: StopList | None = None) -> list[list[Clause]]:
+    """Per review text: its clauses with the aspect terms each mentions (clauses without terms included).
+    ``stop`` is the store's :class:`StopList` (default: generic nouns only)."""
+    stop = stop or DEFAULT_STOP
     langs = list(langs) if langs is not None else [language_of(t) for t in texts]
-    per_review: list[list[tuple[int, str, str]]] = []
-    for text, lang in zip(texts, langs, strict=True):
-        rows = []
-        for s_idx, sentence in enumerate(split_sentences(text, lang)):
-            for clause in split_clauses(sentence, lang):
-                rows.append((s_idx, sentence, clause))
-        per_review.append(rows)
-    en_jobs = [(r, i) for r, rows in enumerate(per_review) if langs[r] != "zh" for i in range(len(rows))]
-    en_terms: dict[tuple[int, int], tuple[str, ...]] = {}
+    sentences = [split_sentences(text, lang) for text, lang in zip(texts, langs, strict=True)]
+    en_jobs = [(r, s) for r, found in enumerate(sentences) if langs[r] != "zh" for s in range(len(found))]
+    en_clauses: dict[tuple[int, int], list[tuple[str, tuple[str, ...]]]] = {}
     if en_jobs:
         with _nlp_lock:  # one spaCy pipeline per process; pipe() is not re-entrant across threads
-            docs = _spacy().pipe((per_review[r][i][2] for r, i in en_jobs), batch_size=batch_size)
+            docs = _spacy().pipe((sentences[r][s] for r, s in en_jobs), batch_size=batch_size)
             for key, doc in zip(en_jobs, docs, strict=True):
-                en_terms[key] = _en_terms(doc)
+                en_clauses[key] = _en_sentence_clauses(doc, stop)
     out: list[list[Clause]] = []
-    for r, rows in enumerate(per_review):
+    for r, found in enumerate(sentences):
         clauses = []
-        for i, (s_idx, sentence, clause) in enumerate(rows):
-            terms = _zh_terms(clause) if langs[r] == "zh" else en_terms.get((r, i), ())
-            clauses.append(Clause(s_idx, sentence, clause, terms))
+        for s_idx, sentence in enumerate(found):
+            if langs[r] == "zh":
+                parts = [(c, _zh_terms(c, stop)) for c in split_clauses(sentence, "zh")]
+            else:
+                parts = en_clauses.get((r, s_idx), [])
+            clauses.extend(Clause(s_idx, sentence, text, terms) for text, terms in parts)
         out.append(clauses)
     return out
 
