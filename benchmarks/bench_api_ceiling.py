@@ -27,6 +27,8 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -159,12 +161,44 @@ def capture(base: str, work: dict, folder: Path) -> None:
                 target.write_bytes(body)
 
 
+@contextmanager
+def side_by_side(folder: Path, capture_bodies: Callable[[str], None],
+                 server_args: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
+    """Our ``serve`` on the bench workspace, then (once ``capture_bodies(our_base_url)`` has written the
+    ``<route>.json`` bodies into ``folder``) the bare FastAPI app answering them: yields (our port, bare port)."""
+    ours_port, bare_port = free_port(), free_port()
+    ours = start_server(HOME, ours_port, env={**NO_LIMITS_ENV, "SHOPSENSE_API_KEY": API_KEY},
+                        stderr=folder / "ours.log", args=server_args)
+    bare = None
+    try:
+        capture_bodies(f"http://127.0.0.1:{ours_port}")
+        (folder / "bare.py").write_text(textwrap.dedent(BARE_APP))
+        bare = subprocess.Popen([sys.executable, str(folder / "bare.py"), str(folder), str(bare_port)],
+                                stdout=subprocess.DEVNULL, stderr=(folder / "bare.log").open("wb"))
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{bare_port}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield ours_port, bare_port
+    finally:
+        ours.terminate()
+        ours.wait(30)
+        if bare is not None:
+            bare.terminate()
+            bare.wait(30)
+    if re.search(r"Traceback", (folder / "ours.log").read_text()):
+        print(f"note: the server logged a traceback, see {folder / 'ours.log'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="endpoints to run (default: all)")
+    parser.add_argument("--workers", type=int, default=1, help="our server's worker processes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -176,21 +210,8 @@ def main() -> None:
     if args.only:
         work = {k: v for k, v in work.items() if k in args.only}
     tmp = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
-    ours_port, bare_port = free_port(), free_port()
-    ours = start_server(HOME, ours_port, env={**NO_LIMITS_ENV, "SHOPSENSE_API_KEY": API_KEY},
-                        stderr=tmp / "ours.log")
-    bare = None
-    try:
-        capture(f"http://127.0.0.1:{ours_port}", work, tmp)
-        (tmp / "bare.py").write_text(textwrap.dedent(BARE_APP))
-        bare = subprocess.Popen([sys.executable, str(tmp / "bare.py"), str(tmp), str(bare_port)],
-                                stdout=subprocess.DEVNULL, stderr=(tmp / "bare.log").open("wb"))
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{bare_port}/v1/search", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    server_args = ("--workers", str(args.workers))
+    with side_by_side(tmp, lambda base: capture(base, work, tmp), server_args) as (ours_port, bare_port):
         results = {}
         for name, (method, paths, bodies) in work.items():
             script = tmp / f"{name}.lua"
@@ -211,15 +232,8 @@ def main() -> None:
                   f" | ratio {row['throughput_ratio']:.2f}x, p99 {row['p99_ratio']:.1f}x", flush=True)
         if args.json:
             args.json.write_text(json.dumps({"connections": args.connections, "seconds": args.seconds,
-                                             "rounds": args.rounds, "results": results}, indent=2))
-    finally:
-        ours.terminate()
-        ours.wait(30)
-        if bare is not None:
-            bare.terminate()
-            bare.wait(30)
-    if re.search(r"Traceback", (tmp / "ours.log").read_text()):
-        print(f"note: the server logged a traceback, see {tmp / 'ours.log'}")
+                                             "rounds": args.rounds, "workers": args.workers, "results": results},
+                                            indent=2))
 
 
 if __name__ == "__main__":

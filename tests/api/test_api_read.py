@@ -173,3 +173,13 @@ def test_unknown_route_and_method_are_json_4xx(client: TestClient) -> None:
     r = client.get("/v1/nothing-here")
     assert r.status_code == 404 and "detail" in r.json()
     assert client.delete("/v1/recommendations").status_code == 405
+
+
+def test_a_server_keeps_its_loaded_models_out_of_the_collector_s_walks(client: TestClient) -> None:
+    import gc
+
+    state = client.app.state.workspace.models.state
+    assert state is not None and gc.get_freeze_count() > 10_000
+    # frozen: a full collection (which stalled a request for ~100 ms under load) no longer walks the models
+    assert not any(o is state.production for o in gc.get_objects())
+    assert client.get("/v1/recommendations").status_code == 200

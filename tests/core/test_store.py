@@ -169,6 +169,30 @@ def test_sqlite_is_configured_for_durability(tmp_path: Path, store: Store) -> No
     assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
 
 
+def test_a_chat_turn_s_relaxed_commit_never_relaxes_the_store_s_writes(store: Store) -> None:
+    from shopsense.assistant.sessions import SessionStore
+    from shopsense.core.db import SQLITE_BEGIN_OPTION, SQLITE_SYNC_OPTION
+
+    sessions = SessionStore(store.engine)
+    levels = []
+    for options in ({SQLITE_SYNC_OPTION: "NORMAL"}, {}, {SQLITE_SYNC_OPTION: "NORMAL"}, {}):
+        with store.engine.connect().execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}, **options) as conn:
+            with conn.begin():
+                levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+    assert levels == [1, 2, 1, 2]  # NORMAL only for the transaction that asked; FULL again for the next
+    session_id = sessions.create("visitor:v1")
+    with sessions.claim(session_id) as lease:
+        state = sessions.load(session_id)
+        state.remember("user", "hello")
+        sessions.save(state, lease)
+    assert lease.released and len(sessions.load(session_id).turns) == 1
+    with store.engine.connect() as conn:  # the lease went with the save: the next turn can claim at once
+        assert conn.exec_driver_sql("SELECT lease_token FROM assistant_sessions").scalar() is None
+    store.append_events([{"event_id": "e1", "user_id": "u1", "type": "view", "item_id": "toy_a"}])
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
 def test_store_from_settings_uses_the_workspace_or_the_database_url(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHOPSENSE_DATABASE_URL", raising=False)

@@ -188,10 +188,10 @@ def test_two_processes_worth_of_turns_on_one_session_lose_none(db_url: str) -> N
         def talk(n: int) -> None:
             try:
                 for _ in range(15):
-                    with stores[n].claim(sid):
+                    with stores[n].claim(sid) as lease:
                         state = stores[n].load(sid)
                         state.remember("user", f"from writer {n}")
-                        stores[n].save(state)
+                        stores[n].save(state, lease if n == 0 else None)  # lets go in the same commit, or after
             except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 errors.append(exc)
 

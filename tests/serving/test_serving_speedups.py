@@ -86,5 +86,38 @@ def test_response_cache_is_bounded_and_a_clear_wins_over_a_build_in_flight() -> 
     assert cache.lookup(("personal", "u1"))[0] is None
 
 
+
+def test_concurrent_misses_of_one_key_share_one_build() -> None:
+    import asyncio
+
+    cache = ResponseCache()
+    calls: list[str] = []
+
+    async def run() -> None:
+        release = asyncio.Event()
+
+        async def build() -> bytes:
+            calls.append("built")
+            await release.wait()
+            return b'{"items": []}'
+
+        waiting = [asyncio.create_task(cache.get_or_build_once("q", build)) for _ in range(8)]
+        await asyncio.sleep(0.01)
+        release.set()
+        assert await asyncio.gather(*waiting) == [b'{"items": []}'] * 8
+        assert calls == ["built"] and await cache.get_or_build_once("q", build) == b'{"items": []}'
+
+        async def broken() -> bytes:
+            await asyncio.sleep(0.01)
+            raise RuntimeError("index unavailable")
+
+        failing = [asyncio.create_task(cache.get_or_build_once("bad", broken)) for _ in range(3)]
+        results = await asyncio.gather(*failing, return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) for r in results)  # every waiter hears it; nothing is cached
+        assert await cache.get_or_build_once("bad", build) == b'{"items": []}'
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(pytest.main([__file__, "-q"]))

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from shopsense.text.embedding_cache import EmbeddingCache
-from shopsense.text.encoder import CachedEncoder, Encoder, OnnxMiniLMEncoder, get_encoder
+from shopsense.text.encoder import (
+    CachedEncoder,
+    Encoder,
+    OnnxMiniLMEncoder,
+    RememberingEncoder,
+    forget_remembered_vectors,
+    get_encoder,
+)
 
 REVIEWS = [
     "These strings sound bright and stay in tune for weeks.",
@@ -84,3 +91,30 @@ def test_cache_persists_and_skips_known_texts(tmp_path) -> None:
 def test_cache_stores_no_text(tmp_path) -> None:
     CachedEncoder(get_encoder("onnx"), EmbeddingCache(tmp_path)).encode(["my email is jane@example.com"])
     assert b"jane@example.com" not in (tmp_path / "embeddings.sqlite").read_bytes()
+
+
+def test_one_text_calls_are_remembered_and_many_text_calls_pass_through() -> None:
+    counting = CountingEncoder(get_encoder("onnx"))
+    remembering = RememberingEncoder(counting, size=2)
+    first = remembering.encode([REVIEWS[0]])
+    again = remembering.encode([REVIEWS[0]])  # intent, sentiment, FAQ and search read one message once
+    assert counting.seen == 1 and remembering.hits_ == 1
+    np.testing.assert_array_equal(first, again)
+    again[0, 0] = 99.0  # a caller that writes into its answer does not change what is remembered
+    assert remembering.encode([REVIEWS[0]])[0, 0] == first[0, 0]
+    remembering.encode(REVIEWS[:3])  # a batch (training, indexing) neither reads nor fills the memory
+    assert counting.seen == 4 and len(remembering) == 1
+    remembering.encode([REVIEWS[1]])
+    remembering.encode([REVIEWS[2]])  # the least recently used goes first
+    assert len(remembering) == 2
+    remembering.encode([REVIEWS[0]])
+    assert counting.seen == 7
+
+
+def test_forgetting_empties_every_loaded_encoder_s_memory() -> None:
+    encoder = get_encoder("onnx")
+    assert isinstance(encoder, RememberingEncoder)
+    encoder.encode(["my email is jane@example.com"])
+    assert len(encoder) >= 1
+    forget_remembered_vectors()  # what an erasure does
+    assert len(encoder) == 0

@@ -22,7 +22,7 @@ from shopsense.assistant import shopping
 from shopsense.assistant.knowledge import FaqIndex, Orders
 from shopsense.assistant.nlu import HUMAN_INTENTS, ORDER_INTENTS, SHOPPING_INTENTS, MessageReader, Understanding
 from shopsense.assistant.replies import Draft, say, status_word
-from shopsense.assistant.sessions import SessionStore
+from shopsense.assistant.sessions import Lease, SessionStore
 from shopsense.assistant.state import DialogueState
 from shopsense.core.pii import mask_pii
 from shopsense.core.records import StoreData
@@ -128,8 +128,8 @@ class Assistant:
         clean_session_id(session_id)
         lock = self._session_lock(session_id)
         # The thread lock queues this process's turns; the claim serialises them with other processes'.
-        with lock, self.sessions.claim(session_id):
-            return self._reply(session_id, message, user_id)
+        with lock, self.sessions.claim(session_id) as lease:
+            return self._reply(session_id, message, user_id, lease)
 
     def stream(self, session_id: str, message: str, user_id: str | None = None) -> Iterator[dict[str, Any]]:
         """The same turn as :meth:`reply`, as events: ``meta`` (intent, items, sources), then ``delta`` text
@@ -161,7 +161,7 @@ class Assistant:
         return {"user_id": state.user_id or user_id or f"session:{session_id}", "type": "chat_feedback",
                 "value": 1.0 if helpful else -1.0, "session_id": session_id, "payload": payload}
 
-    def _reply(self, session_id: str, message: str, user_id: str | None) -> ChatReply:
+    def _reply(self, session_id: str, message: str, user_id: str | None, lease: Lease) -> ChatReply:
         message = (message or "").strip()
         if not message:
             raise AssistantError("message is empty", "message")
@@ -196,7 +196,7 @@ class Assistant:
         state.last_reply_items = [i["item_id"] for i in draft.items]
         number = state.remember("assistant", generation.text, action=draft.action,
                                 items=[i["item_id"] for i in draft.items])
-        self.sessions.save(state)
+        self.sessions.save(state, lease)
         return ChatReply(reply=generation.text, intent=read.intent, items=draft.items, sources=draft.sources,
                          escalated=state.escalated, ticket_id=state.ticket_id, action=draft.action,
                          turn=number, generation=generation.as_dict())

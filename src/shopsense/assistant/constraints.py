@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shopsense.search.query_terms import fit_for_child, parse_audience, parse_budget
@@ -156,11 +157,20 @@ def catalog_text(row: dict[str, Any]) -> str:
 
 
 def matches_type(row: dict[str, Any], key: str) -> bool:
-    return bool(_TYPES[key][1].search(catalog_text(row)))
+    return key in _kinds(str(row.get("title", "")), str(row.get("category", "")))[0]
 
 
 def matches_theme(row: dict[str, Any], key: str) -> bool:
-    return bool(_THEMES[key][1].search(catalog_text(row)))
+    return key in _kinds(str(row.get("title", "")), str(row.get("category", "")))[1]
+
+
+@lru_cache(maxsize=1 << 16)
+def _kinds(title: str, category: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The product types and themes an item's title and category name, found once per distinct item (a turn
+    checks hundreds of items)."""
+    text = catalog_text({"title": title, "category": category})
+    return (frozenset(k for k, (_, pattern) in _TYPES.items() if pattern.search(text)),
+            frozenset(k for k, (_, pattern) in _THEMES.items() if pattern.search(text)))
 
 
 def unmet(row: dict[str, Any], slots: Slots) -> list[str]:

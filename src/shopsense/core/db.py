@@ -49,6 +49,10 @@ JsonColumn = JSON(none_as_null=True)
 # Execution option read by the "begin" listener: "BEGIN IMMEDIATE" takes SQLite's write lock up front,
 # so a read-then-write transaction (import, append_events) cannot fail half-way on a lock upgrade.
 SQLITE_BEGIN_OPTION = "shopsense_sqlite_begin"
+# Execution option: "NORMAL" commits a transaction without an fsync. In WAL mode it is still atomic and
+# survives the process being killed; only a power cut can take back the last such commits. For state that is
+# cheap to lose that way (a chat session's last turn), never for the store's rows or events.
+SQLITE_SYNC_OPTION = "shopsense_sqlite_synchronous"
 
 
 class Base(DeclarativeBase):
@@ -208,7 +212,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN"))
+    options = conn.get_execution_options()
+    synchronous = options.get(SQLITE_SYNC_OPTION, "FULL")
+    if conn.info.get("synchronous", "FULL") != synchronous:  # the level is the pooled connection's, kept
+        conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        conn.info["synchronous"] = synchronous
+    conn.exec_driver_sql(options.get(SQLITE_BEGIN_OPTION, "BEGIN"))
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

@@ -60,8 +60,12 @@ def lexicon_sentiment(texts: Sequence[str]) -> np.ndarray:
 @lru_cache(maxsize=4)
 def english_pipeline(without: tuple[str, ...] = ()) -> Any:
     """spaCy's English pipeline without the components named in ``without`` (they cost time, not accuracy,
-    for callers that do not read them: noun chunks need no NER, tags need no parser)."""
-    return _spacy_without_torch().load(SPACY_MODEL, exclude=list(without))
+    for callers that do not read them: noun chunks need no NER, tags need no parser). Without the parser, a
+    rule-based sentencizer still splits ``Doc.sents`` at punctuation."""
+    nlp = _spacy_without_torch().load(SPACY_MODEL, exclude=list(without))
+    if "parser" in without:
+        nlp.add_pipe("sentencizer", first=True)
+    return nlp
 
 
 def _spacy_without_torch() -> Any:

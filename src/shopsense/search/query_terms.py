@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 _NUM = r"\d+(?:\.\d{1,2})?"
@@ -212,12 +213,11 @@ _JIGSAW = re.compile(r"jigsaw|puzzle", re.I)
 _PIECES = re.compile(r"\b(\d{2,5})\s*(?:pieces?|pcs|pc)\b", re.I)
 
 
-def _jigsaw_pieces(row: dict[str, Any]) -> float | None:
-    pieces = _months(row.get("attributes") or {}, "pieces")
+def _jigsaw_pieces(title: str, category: str, pieces: float | None) -> float | None:
     if pieces is None:
-        match = _PIECES.search(str(row.get("title", "")))
+        match = _PIECES.search(title)
         pieces = float(match.group(1)) if match else None
-    return pieces if _JIGSAW.search(f"{row.get('title', '')} {row.get('category', '')}") else None
+    return pieces if _JIGSAW.search(f"{title} {category}") else None
 
 
 def pieces_for_age(age_months: float) -> float:
@@ -239,23 +239,43 @@ def is_adult_item(title: str, category: str) -> bool:
     return bool(_ADULT_CATEGORY.search(category or "") or _ADULT_TITLE.search(title or ""))
 
 
+@dataclass(frozen=True)
+class ChildFit:
+    """What the catalog says of an item's audience: adult, the ages it is for (``low`` None: no age given,
+    never offered for a child), and a jigsaw's piece count."""
+
+    adult: bool
+    low: float | None
+    high: float | None
+    pieces: float | None
+
+
+def child_fit(row: dict[str, Any]) -> ChildFit:
+    """The item's :class:`ChildFit`, read once per distinct item (the assistant checks hundreds a turn)."""
+    attributes = row.get("attributes") or {}
+    return _child_fit(str(row.get("title", "")), str(row.get("category", "")), _months(attributes, "min_age_months"),
+                      _months(attributes, "max_age_months"), _months(attributes, "pieces"))
+
+
+@lru_cache(maxsize=1 << 16)
+def _child_fit(title: str, category: str, low: float | None, high: float | None, pieces: float | None) -> ChildFit:
+    if low is not None:
+        for pattern, months in _CATEGORY_MIN_MONTHS:
+            if pattern.search(category):
+                low = max(low, months)
+    return ChildFit(is_adult_item(title, category), low, high, _jigsaw_pieces(title, category, pieces))
+
+
 def fit_for_child(row: dict[str, Any], age_months: float | None) -> bool:
     """Whether the catalog says the item suits a child of ``age_months`` (None: a child of unknown age)."""
-    if is_adult_item(str(row.get("title", "")), str(row.get("category", ""))):
-        return False
-    attributes = row.get("attributes") or {}
-    low, high = _months(attributes, "min_age_months"), _months(attributes, "max_age_months")
-    if low is None:
+    fit = child_fit(row)
+    if fit.adult or fit.low is None:
         return False  # no age on the item: not offered for a child
-    for pattern, months in _CATEGORY_MIN_MONTHS:
-        if pattern.search(str(row.get("category", ""))):
-            low = max(low, months)
     if age_months is None:
-        return low <= CHILD_WITHOUT_AGE_MAX_MONTHS
-    pieces = _jigsaw_pieces(row)
-    if pieces is not None and pieces > pieces_for_age(age_months):
+        return fit.low <= CHILD_WITHOUT_AGE_MAX_MONTHS
+    if fit.pieces is not None and fit.pieces > pieces_for_age(age_months):
         return False
-    return low <= age_months and (high is None or high >= age_months)
+    return fit.low <= age_months and (fit.high is None or fit.high >= age_months)
 
 
 def age_text(age_months: float, language: str = "en") -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from shopsense.marketing.opinion_store import remove_cached_indexes
 from shopsense.serving.pipeline import TrainOptions, train_all
+from shopsense.text.encoder import forget_remembered_vectors
 
 if TYPE_CHECKING:
     from shopsense.serving.workspace import Workspace
@@ -56,6 +57,7 @@ def erase_user(workspace: Workspace, user_id: str, *, retrain: bool = True) -> E
     if texts:  # the opinion indexes quote reviews: rebuilt without theirs
         report.removed["opinion_indexes"] = remove_cached_indexes(workspace.settings.cache_dir)
     report.removed["embedding_cache_rows"] = _forget_embeddings(workspace.settings.cache_dir, texts)
+    forget_remembered_vectors()  # the in-memory vectors of recent chat messages may hold theirs
     workspace.store_changed()
     workspace.models.forget(user_id)
     if retrain:

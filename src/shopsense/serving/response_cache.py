@@ -9,9 +9,10 @@ million distinct queries costs memory, not an outage.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 MAX_ENTRIES = 20_000
 
@@ -25,12 +26,37 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._epoch = 0  # moved on by clear(): a build that began before it is not stored
         self.hits = self.misses = 0
+        self._building: dict[Hashable, asyncio.Future[bytes]] = {}  # misses being answered (event loop only)
 
     def get_or_build(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         body, epoch = self.lookup(key)
         if body is None:
             body = build()  # outside the lock: two builds of one key at once are harmless, a held lock is not
             self.store(key, body, epoch)
+        return body
+
+    async def get_or_build_once(self, key: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Like :meth:`get_or_build` for an ``async`` endpoint whose misses are slow (search runs the encoder):
+        requests that miss the same key while it is being built wait for that one build instead of each
+        running their own, so a burst of one popular query after a promotion costs one search, not eight."""
+        body, epoch = self.lookup(key)
+        if body is not None:
+            return body
+        pending = self._building.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._building[key] = future
+        try:
+            body = await build()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the waiters (if any) raise it; nobody else must be told it went unread
+            raise
+        finally:
+            del self._building[key]
+        self.store(key, body, epoch)
+        future.set_result(body)
         return body
 
     def lookup(self, key: Hashable) -> tuple[bytes | None, int]:

@@ -27,7 +27,7 @@ from shopsense.registry import Registry
 from shopsense.serving.config import ServingConfig
 from shopsense.serving.event_writer import EventWriter
 from shopsense.serving.jobs import Jobs
-from shopsense.serving.runtime import Catalog, ModelHolder, ServingState
+from shopsense.serving.runtime import Catalog, ModelHolder, ServingState, settle_heap
 
 T = TypeVar("T")
 _GENERATION_TTL_S = 1.0  # another process's import or erasure is seen within a second
@@ -102,6 +102,8 @@ class Workspace:
         value = build()
         with self._lock:
             self._caches[name] = (key, value)
+        if self.models.watching:  # a server: what was just built lives long, keep it out of the collector's walk
+            settle_heap()
         return value
 
     def data(self) -> StoreData:

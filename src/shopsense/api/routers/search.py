@@ -38,11 +38,9 @@ async def search(
     if state.search is None:
         raise ApiError(503, "no search index is published; run `shopsense train`")
     key = ("search", state.search.version, q, k, category, min_price, max_price)
-    body, epoch = state.responses.lookup(key)
-    if body is None:  # a miss runs the engine (BM25 and the encoder: milliseconds) off the event loop
-        body = await run_in_threadpool(_answer, state, q, k, SearchFilters(category=category, min_price=min_price,
-                                                                           max_price=max_price))
-        state.responses.store(key, body, epoch)
+    filters = SearchFilters(category=category, min_price=min_price, max_price=max_price)
+    # a miss runs the engine (BM25 and the encoder: milliseconds) off the event loop, once per key at a time
+    body = await state.responses.get_or_build_once(key, lambda: run_in_threadpool(_answer, state, q, k, filters))
     return Response(body, media_type="application/json")
 
 
