@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,9 @@ def test_concurrent_misses_of_one_key_share_one_build() -> None:
         assert all(isinstance(r, RuntimeError) for r in results)  # every waiter hears it; nothing is cached
         assert await cache.get_or_build_once("bad", build) == b'{"items": []}'
 
-    asyncio.run(run())
+    # its own thread: a browser test's Playwright may hold an event loop in this one (same pytest worker)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -150,6 +150,9 @@ class ProductSearch:
         import bm25s
 
         corpus = [search_tokens(t) or ["<empty>"] for t in self.texts_]
+        # a hit says which of the query's words its title, category or text holds: read once per item, not per query
+        self._text_tokens = [frozenset(tokens) for tokens in corpus]
+        self._field_tokens: dict[tuple[str, int], frozenset[str]] = {}
         self.bm25_ = bm25s.BM25()
         self.bm25_.index(corpus, show_progress=False)
         self._category_index = CategoryIndex(self.categories_)
@@ -162,6 +165,14 @@ class ProductSearch:
             k: float(v) for k, v in (("min_age_months", lo), ("max_age_months", hi), ("pieces", n)) if v == v}}
             for t, c, lo, hi, n in zip(self.titles_, self.categories_, self.min_ages_, self.max_ages_, self.pieces_,
                                        strict=True)]
+
+    def _tokens_of(self, field: str, i: int) -> frozenset[str]:
+        """The search tokens of item ``i``'s title or category, tokenized the first time a query needs them."""
+        tokens = self._field_tokens.get((field, i))
+        if tokens is None:
+            text = str(self.titles_[i]) if field == "title" else str(self.categories_[i]).replace(">", " ")
+            tokens = self._field_tokens[(field, i)] = frozenset(search_tokens(text))
+        return tokens
 
     def _encoder(self, backend: str):
         return get_encoder(backend, cache_dir=self.cache_dir)
@@ -226,10 +237,9 @@ class ProductSearch:
         for i in order:
             if len(hits) == k or fused[i] <= 0:
                 break
-            title = wanted.intersection(search_tokens(str(self.titles_[i]))) if lexical_rank[i] else set()
-            category = (wanted.intersection(search_tokens(str(self.categories_[i]).replace(">", " ")))
-                        if lexical_rank[i] else set())
-            described = (wanted.intersection(search_tokens(self.texts_[i])) - title - category
+            title = wanted.intersection(self._tokens_of("title", i)) if lexical_rank[i] else set()
+            category = wanted.intersection(self._tokens_of("category", i)) if lexical_rank[i] else set()
+            described = (wanted.intersection(self._text_tokens[i]) - title - category
                          if lexical_rank[i] and not (title or category) else set())
             hits.append(SearchHit(str(self.item_ids_[i]), float(fused[i]), int(lexical_rank[i]) or None,
                                   int(dense_rank[i]) or None, tuple(sorted(title)), tuple(sorted(category - title)),
