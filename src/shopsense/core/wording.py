@@ -1,5 +1,5 @@
-"""Small wording rules shared by everything that writes for people: counts with the right plural, and the short
-name a writer uses for a long catalog title."""
+"""Small wording rules shared by everything that writes or reads for people: counts with the right plural, the
+short name a writer uses for a long catalog title, and a naive English singular."""
 
 from __future__ import annotations
 
@@ -29,3 +29,17 @@ def short_name(title: str, limit: int = 30) -> str:
     while out and out[-1].lower() in _CUT_WORDS:
         out.pop()
     return " ".join(out) or main[:limit]
+
+
+def singular(word: str) -> str:
+    """A naive English singular of a lower-case word ("sets" -> "set", "boxes" -> "box", "batteries" ->
+    "battery"), so that either form matches; words under four letters and "-ss" words stay as they are."""
+    if not re.fullmatch(r"[a-z]{4,}", word):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word

@@ -24,6 +24,7 @@ from typing import Any
 
 from shopsense.core.cleaning import clean_text
 from shopsense.core.language import has_han
+from shopsense.core.wording import singular
 
 MAX_SENTENCE_CHARS = 400  # longer "sentences" are run-on text without punctuation; their tail adds noise
 
@@ -114,16 +115,8 @@ _PREDICATE_POS = frozenset({"VERB", "AUX", "ADJ"})
 NAME_VALENCE = 2.0  # a noun this emotive in VADER ("love", "joy", "disaster") is a feeling, not an aspect
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "ches", "shes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
-
-
 def _key(term: str) -> str:
-    return " ".join(_singular(w) for w in term.lower().split())
+    return " ".join(singular(w) for w in term.lower().split())
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from shopsense.core.catalog_filters import CatalogFilter, CategoryIndex
 from shopsense.core.language import detect_language, has_cjk
+from shopsense.core.wording import singular
 from shopsense.nlp.lexicon import FUNCTION_WORDS_EN
 from shopsense.search.glossary import expand_chinese_query
 from shopsense.search.query_terms import fit_for_child, parse_audience, parse_budget, strip_spans
@@ -83,17 +84,7 @@ class SearchHit:
 
 def _normalise_tokens(tokens: list[str]) -> list[str]:
     # A light plural folding ("sets" -> "set", "boxes" -> "box") so BM25 matches either form.
-    out = []
-    for token in tokens:
-        if re.fullmatch(r"[a-z]{4,}", token):
-            if token.endswith("ies"):
-                token = token[:-3] + "y"
-            elif token.endswith(("ses", "xes", "zes", "ches", "shes")):
-                token = token[:-2]
-            elif token.endswith("s") and not token.endswith("ss"):
-                token = token[:-1]
-        out.append(token)
-    return out
+    return [singular(token) for token in tokens]
 
 
 def search_tokens(text: str) -> list[str]:
