@@ -78,7 +78,9 @@ async def chat(request: Request) -> Response:
 
 if __name__ == "__main__":
     import uvicorn
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="info")
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    uvicorn.run("bare:app" if workers > 1 else app, app_dir=str(Path(__file__).parent), workers=workers,
+                host="127.0.0.1", port=int(sys.argv[2]), log_level="info")
 '''
 
 LUA = '''
@@ -163,9 +165,10 @@ def capture(base: str, work: dict, folder: Path) -> None:
 
 @contextmanager
 def side_by_side(folder: Path, capture_bodies: Callable[[str], None],
-                 server_args: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
+                 server_args: tuple[str, ...] = (), bare_workers: int = 1) -> Iterator[tuple[int, int]]:
     """Our ``serve`` on the bench workspace, then (once ``capture_bodies(our_base_url)`` has written the
-    ``<route>.json`` bodies into ``folder``) the bare FastAPI app answering them: yields (our port, bare port)."""
+    ``<route>.json`` bodies into ``folder``) the bare FastAPI app answering them from ``bare_workers``
+    processes: yields (our port, bare port)."""
     ours_port, bare_port = free_port(), free_port()
     ours = start_server(HOME, ours_port, env={**NO_LIMITS_ENV, "SHOPSENSE_API_KEY": API_KEY},
                         stderr=folder / "ours.log", args=server_args)
@@ -173,7 +176,8 @@ def side_by_side(folder: Path, capture_bodies: Callable[[str], None],
     try:
         capture_bodies(f"http://127.0.0.1:{ours_port}")
         (folder / "bare.py").write_text(textwrap.dedent(BARE_APP))
-        bare = subprocess.Popen([sys.executable, str(folder / "bare.py"), str(folder), str(bare_port)],
+        bare = subprocess.Popen([sys.executable, str(folder / "bare.py"), str(folder), str(bare_port),
+                                 str(bare_workers)],
                                 stdout=subprocess.DEVNULL, stderr=(folder / "bare.log").open("wb"))
         for _ in range(100):
             try:
@@ -211,7 +215,7 @@ def main() -> None:
         work = {k: v for k, v in work.items() if k in args.only}
     tmp = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
     server_args = ("--workers", str(args.workers))
-    with side_by_side(tmp, lambda base: capture(base, work, tmp), server_args) as (ours_port, bare_port):
+    with side_by_side(tmp, lambda base: capture(base, work, tmp), server_args, args.workers) as (ours_port, bare_port):
         results = {}
         for name, (method, paths, bodies) in work.items():
             script = tmp / f"{name}.lua"

@@ -113,7 +113,7 @@ def main() -> None:
         with httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http:
             (tmp / "chat.json").write_bytes(http.post("/v1/chat", json={"message": POLICY[0]}).content)
 
-    with side_by_side(tmp, capture, ("--workers", str(args.workers))) as (ours_port, bare_port):
+    with side_by_side(tmp, capture, ("--workers", str(args.workers)), args.workers) as (ours_port, bare_port):
         drive(f"http://127.0.0.1:{ours_port}", args.sessions, 0.0, 3, seed=0)  # warm-up: every worker loaded
         results = {}
         for think in args.think:

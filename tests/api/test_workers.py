@@ -1,8 +1,11 @@
 """``shopsense serve --workers 2``: two processes behind one port keep one worker's guarantees (sessions,
-durable events, identity)."""
+durable events, identity, jobs), and one that dies is replaced."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +51,19 @@ def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) ->
             if statuses[-1] == "done" and len(statuses) >= 6:
                 break
         assert statuses[-1] == "done", statuses
+        # a worker that dies is replaced, and the port keeps answering meanwhile
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        answered = 0
+        for _ in range(600):
+            with httpx.Client(base_url=base, timeout=60) as fresh:
+                answered += fresh.get("/readyz").status_code == 200
+            replaced = _children(proc.pid)
+            if len(replaced) == 2 and workers[0] not in replaced and answered >= 5:
+                break
+            time.sleep(0.2)
+        assert len(replaced) == 2 and workers[0] not in replaced and answered >= 5, (workers, replaced, answered)
     finally:
         proc.terminate()
         proc.wait(60)
@@ -55,3 +71,8 @@ def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) ->
         stored = store.events_since(None)
     mine = stored[stored["event_id"].isin(ids)]
     assert len(mine) == len(ids) and set(mine["user_id"]) == {"u_worker"}
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes the server forked."""
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,13 @@ def test_serve_after_import_only_says_to_train(tmp_path: Path) -> None:
     result = shopsense("serve", "--home", str(home))
     assert result.returncode == 1
     assert f"run `shopsense train --home {home}`" in result.stderr.replace("\n", "")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_says_so_and_how_to_fix_it(trained_home: Path, workers: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = shopsense("serve", "--home", str(trained_home), "--port", str(port), "--workers", workers)
+    assert result.returncode == 1
+    said = result.stderr.replace("\n", "")
+    assert f"cannot listen on 127.0.0.1:{port}" in said and "--port" in said and "Traceback" not in said

@@ -32,7 +32,7 @@ from shopsense.api.routers.admin_pages import admin_sign_in_required
 from shopsense.core.logging import configure_logging, install_pii_filter
 from shopsense.core.settings import Settings, get_settings
 from shopsense.serving.config import ServingConfig
-from shopsense.serving.runtime import settle_heap
+from shopsense.serving.runtime import settle_heap, share_interpreter_lock
 from shopsense.serving.workspace import Workspace
 
 MAX_BODY_BYTES = 1_000_000
@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None, config: ServingConfig | None = 
         app.state.limits = await run_in_threadpool(Limits, settings, workspace.store.engine)
         await run_in_threadpool(workspace.models.load)
         stop_watching = workspace.models.watch()  # promotions are picked up off the request path
-        settle_heap()  # the loaded models stay out of the garbage collector's full walks (p99 tails)
+        settle_heap(full=True)  # the loaded models stay out of the garbage collector's full walks (p99 tails)
+        share_interpreter_lock()  # reloads and retrains in background threads delay requests less
         try:
             yield
         finally:

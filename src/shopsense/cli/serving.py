@@ -49,24 +49,24 @@ def serve_workspace(settings: Settings, host: str, port: int, access_log: bool =
         console.print("admin surface off: set SHOPSENSE_API_KEY to use /admin, the admin API and /metrics",
                       highlight=False)
     try:
-        # The access log passes through the personal-data filter like every other record (api/app.py).
-        if workers == 1:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
-        else:  # each worker process builds its app from the same settings, handed over in the environment
-            os.environ.update(settings_env(settings))
-            uvicorn.run("shopsense.api.app:create_app", factory=True, workers=workers, host=host, port=port,
-                        log_level="info", access_log=access_log)
+        ensure_port_free(host, port)  # the servers below would log it and exit without saying how to fix it
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc}", code=1)
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another with --port", code=1)
+    # The access log passes through the personal-data filter like every other record (api/app.py).
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+    else:  # forked from one process that loaded the shared libraries first (serving/prefork.py)
+        from shopsense.serving.prefork import serve_prefork
+
+        serve_prefork(create_app(settings), workers, host, port, access_log)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """``SHOPSENSE_*`` variables that recreate ``settings`` in another process."""
-    env = {}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"SHOPSENSE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise OSError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    import socket
+
+    with socket.create_server((host, port), reuse_port=False):
+        pass
 
 
 def run_pipeline(home: Path | None, options: TrainOptions) -> PipelineResult:

@@ -86,7 +86,7 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None,
     return root
 
 
-SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "shopsense")
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access", "shopsense")
 
 
 def install_pii_filter(names: tuple[str, ...] = SERVER_LOGGERS) -> None:

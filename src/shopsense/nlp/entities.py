@@ -84,7 +84,8 @@ def _currency(text: str) -> str | None:
     return None
 
 
-def _spacy_pipeline() -> Any:
+def entity_pipeline() -> Any:
+    """spaCy's English pipeline as the extractor runs it (loaded once a process)."""
     from shopsense.nlp.lexicon import english_pipeline
 
     # NER only: en_core_web_sm's NER has a tok2vec of its own, so the shared one, the tagger and the parser
@@ -218,7 +219,7 @@ class EntityExtractor:
 
     def _spacy(self, text: str) -> list[Entity]:
         out = []
-        for ent in _spacy_pipeline()(text).ents:
+        for ent in entity_pipeline()(text).ents:
             if ent.label_ == "GPE":
                 kind = "delivery_country" if ent.text.lower() in COUNTRIES else "delivery_city"
                 out.append(Entity(kind, ent.text, ent.start_char, ent.end_char, ent.text))

@@ -14,6 +14,7 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import os
 import queue
 import threading
 import uuid
@@ -25,6 +26,7 @@ from shopsense.core.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 _KEEP = 200  # finished jobs remembered for GET /v1/admin/jobs/{id}
+JOB_NICENESS = 10  # a retrain takes the CPU the requests leave
 
 
 def _now() -> str:
@@ -102,6 +104,7 @@ class Jobs:
             _join(self._queue, timeout)
 
     def _run(self) -> None:
+        _yield_to_requests()
         while True:
             job, work = self._queue.get()  # a daemon thread: it waits for the next job for the process's life
             try:
@@ -120,6 +123,14 @@ class Jobs:
                 log.exception("job %s: its record could not be saved", job["id"])
             finally:
                 self._queue.task_done()
+
+
+def _yield_to_requests() -> None:
+    """Make the calling (job) thread give way to the server's request threads: it runs at a lower CPU priority
+    (Linux schedules threads, so this thread alone). A server also hands the interpreter's lock over more
+    often (``serving.runtime.share_interpreter_lock``)."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: jobs just run as they are
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
 
 
 def _join(q: queue.Queue[Any], timeout: float) -> None:
