@@ -33,8 +33,10 @@ async def get_store(request: Request) -> Store:
     return request.app.state.workspace.store
 
 
-async def served(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServingState:
-    """The current models (checking the registry for a newer promotion first); 503 before any are loaded."""
+async def served(request: Request) -> ServingState:
+    """The current models (checking the registry for a newer promotion first); 503 before any are loaded.
+    Reads the holder itself rather than through a sub-dependency: every read endpoint solves this one."""
+    holder: ModelHolder = request.app.state.workspace.models
     holder.maybe_reload()
     state = holder.state
     if state is None:
