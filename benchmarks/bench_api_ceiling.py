@@ -1,11 +1,13 @@
 """Ours vs the framework's ceiling: each endpoint of a real ``shopsense serve`` against a bare FastAPI +
 uvicorn app that answers the very same bytes, driven by the same ``wrk`` client, alternating, in one run.
 
-    .venv/bin/python benchmarks/bench_api_ceiling.py [--seconds 10] [--connections 8] [--rounds 2] [--json OUT]
+    .venv/bin/python benchmarks/bench_api_ceiling.py [--seconds 10] [--connections 8] [--rounds 2] [--workers 1]
+        [--only ENDPOINT ...] [--json OUT]
 
 Needs Debian's ``wrk`` (``apt-get install wrk``). The workspace is the bundled demo store prepared like the
-test suite's (cached under .shopsense/bench-ceiling). Both servers run one uvicorn worker with the same
-event loop and HTTP parser, their access logs on, on loopback; the machine's two cores are shared between
+test suite's (cached under .shopsense/bench-ceiling). Both servers run one uvicorn worker (or ``--workers
+N`` each: ours forked by ``serve --workers N``, the bare app uvicorn's) with the same event loop and HTTP
+parser, their access logs on, on loopback; the machine's two cores are shared between
 the server and wrk (one wrk thread). Reported per endpoint: req/s, p50, p95 and p99 (ms) of each server,
 the median over the rounds, and ours / bare.
 

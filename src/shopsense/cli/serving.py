@@ -55,8 +55,8 @@ def serve_workspace(settings: Settings, host: str, port: int, access_log: bool =
     # The access log passes through the personal-data filter like every other record (api/app.py).
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
-    else:  # forked from one process that loaded the shared libraries first (serving/prefork.py)
-        from shopsense.serving.prefork import serve_prefork
+    else:  # forked from one process that loaded the shared libraries first (api/prefork.py)
+        from shopsense.api.prefork import serve_prefork
 
         serve_prefork(create_app(settings), workers, host, port, access_log)
 
