@@ -65,7 +65,8 @@ def ensure_port_free(host: str, port: int) -> None:
     """Raise OSError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
     import socket
 
-    with socket.create_server((host, port), reuse_port=False):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::" and other IPv6 addresses
+    with socket.create_server((host, port), family=family):
         pass
 
 
