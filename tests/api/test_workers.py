@@ -1,5 +1,5 @@
 """``shopsense serve --workers 2``: two processes behind one port keep one worker's guarantees (sessions,
-durable events, identity, jobs), and one that dies is replaced."""
+durable events, identity, jobs); one that dies is replaced, and SIGINT stops them all gracefully."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from workspace_fixture import API_KEY, NO_LIMITS_ENV, as_shopper, copy_workspace
 def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) -> None:
     home = copy_workspace(workspace, tmp_path / "home")
     port = free_port()
+    log = tmp_path / "server.log"
     proc = start_server(home.home, port, env={**NO_LIMITS_ENV, "SHOPSENSE_API_KEY": API_KEY},
-                        args=("--workers", "2"), timeout=300)
+                        args=("--workers", "2"), timeout=300, stderr=log)
     try:
         base = f"http://127.0.0.1:{port}"
         shopper = as_shopper(home, "u_worker")
@@ -64,9 +65,16 @@ def test_two_workers_serve_one_workspace(workspace: Settings, tmp_path: Path) ->
                 break
             time.sleep(0.2)
         assert len(replaced) == 2 and workers[0] not in replaced and answered >= 5, (workers, replaced, answered)
+        # SIGINT to the master alone (a process manager, not a terminal's Ctrl+C) stops the workers gracefully
+        before = len(log.read_text())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(120) == 0
+        said = log.read_text()[before:]
+        assert "was sent SIGKILL" not in said and said.count("Application shutdown complete") == 2, said
     finally:
-        proc.terminate()
-        proc.wait(60)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)
     with Store.from_settings(home) as store:
         stored = store.events_since(None)
     mine = stored[stored["event_id"].isin(ids)]

@@ -8,13 +8,17 @@ holds a thread, a lock or a connection (the workspace, its database engine, ONNX
 watcher) is opened by each worker after the fork, in the app's lifespan, as with one worker.
 
 gunicorn supervises the workers (restarts one that dies, stops them gracefully on SIGTERM/SIGINT) and each
-runs the app under uvicorn (``uvicorn_worker.UvicornWorker``).
+runs the app under uvicorn (:class:`PreforkWorker`, after ``uvicorn_worker.UvicornWorker``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from typing import Any
+
+from uvicorn_worker import UvicornWorker
 
 from shopsense.serving.runtime import settle_heap
 
@@ -45,12 +49,21 @@ def preload_shared_libraries() -> None:
     settle_heap(full=True)  # no collection in a worker touches (and so copies) the pages of what was loaded here
 
 
+class PreforkWorker(UvicornWorker):  # type: ignore[misc] # gunicorn ships no type hints
+    """uvicorn's gunicorn worker, which also stops when the master quits quickly (it got SIGINT or SIGQUIT
+    alone, from a process manager rather than a terminal's Ctrl+C): the master then sends SIGQUIT, which
+    uvicorn_worker only notes, so the worker served on until the master killed it 30 s later."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's own graceful stop: requests in flight finish
+
+
 def serve_prefork(app: Any, workers: int, host: str, port: int, access_log: bool = True) -> None:
     """Serve ``app`` (an ASGI app built in this process) from ``workers`` forked processes on one port."""
     from gunicorn.app.base import BaseApplication
 
     options = {
-        "bind": f"{host}:{port}", "workers": workers, "worker_class": "uvicorn_worker.UvicornWorker",
+        "bind": f"{host}:{port}", "workers": workers, "worker_class": f"{__name__}.PreforkWorker",
         "preload_app": True, "timeout": WORKER_SILENCE_LIMIT_S, "graceful_timeout": GRACEFUL_STOP_S,
         "keepalive": 5, "errorlog": "-", "accesslog": "-" if access_log else None, "loglevel": "info",
         "proc_name": "shopsense", "control_socket_disable": True,
