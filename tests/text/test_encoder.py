@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -118,3 +121,31 @@ def test_forgetting_empties_every_loaded_encoder_s_memory() -> None:
     assert len(encoder) >= 1
     forget_remembered_vectors()  # what an erasure does
     assert len(encoder) == 0
+
+
+def _open_and_write(directory: str, start, results) -> None:  # noqa: ANN001 - multiprocessing primitives
+    start.wait()
+    try:
+        cache = EmbeddingCache(Path(directory))
+        cache.put_many("m", ["a", "b"], np.zeros((2, 3), dtype=np.float32))
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(repr(exc))
+
+
+def test_processes_opening_a_new_cache_at_once_all_succeed(tmp_path) -> None:
+    """Server workers (or test workers) open one new cache together: SQLite refuses all but one of them the
+    switch to WAL at once ("database is locked", no busy wait); every one of them must still open it."""
+    ctx = multiprocessing.get_context("spawn")
+    answers = []
+    for trial in range(6):  # without the retry, about two trials in three had a process fail
+        start, results = ctx.Barrier(6), ctx.Queue()
+        workers = [ctx.Process(target=_open_and_write, args=(str(tmp_path / str(trial)), start, results))
+                   for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        answers += [results.get(timeout=10) for _ in workers]
+    assert answers == ["ok"] * 36, answers
+    assert len(EmbeddingCache(tmp_path / "0")) == 2

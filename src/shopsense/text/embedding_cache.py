@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,21 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+def _retry_while_locked(step: Callable[[], None], patience_s: float = 60.0) -> None:
+    """Run ``step``, again while SQLite says the file is locked. Two processes opening a new cache at once
+    (two server workers, two test workers) both want to turn on WAL: SQLite answers one of them "database is
+    locked" at once, without waiting (its busy timeout does not cover that deadlock)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class EmbeddingCache:
     """Vectors already computed, so re-training never re-encodes unchanged text.
 
@@ -36,7 +52,11 @@ class EmbeddingCache:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "embeddings.sqlite"
         self._conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        _retry_while_locked(self._prepare)
+
+    def _prepare(self) -> None:
+        if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(_SCHEMA)
         self._conn.commit()
 
