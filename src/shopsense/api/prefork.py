@@ -31,11 +31,8 @@ GRACEFUL_STOP_S = 30  # requests in flight finish within this when the server st
 
 
 def preload_shared_libraries() -> None:
-    """Import and load, in this (the master) process, what every worker needs and never writes to."""
-    import shopsense.api.app  # noqa: F401 # the routers, and through them the capabilities' modules
-    import shopsense.assistant.assistant  # noqa: F401
-    import shopsense.search.engine  # noqa: F401
-    import shopsense.serving.workspace  # noqa: F401
+    """Load, in this (the master) process, what every worker needs and never writes to. The modules are
+    imported already: building the app imported the routers, and through them the capabilities."""
     from shopsense.nlp.entities import entity_pipeline
     from shopsense.nlp.lexicon import vader_lexicon
     from shopsense.text.tokenize import get_jieba
