@@ -8,12 +8,14 @@ Each of the ``--sessions`` shoppers (a thread with its own HTTP connection) hold
 gift for a child of some age, narrows by budget and by what the child loves, turns the picks down ("not
 interested"), asks a policy question, and starts a new conversation (a new session) after the last turn. The
 words are drawn per shopper (ages, budgets, themes, phrasings), so most messages differ and a turn pays for
-reading its message. Between turns the shopper thinks for ``--think`` seconds (uniform 0.5x..1.5x); ``0`` is a
-closed loop, every shopper sending its next message the moment the answer arrives: the server's saturation.
+reading its message. Between turns the shopper thinks for ``--think`` seconds (uniform 0.5x..1.5x), and each
+shopper arrives at a random moment within the first ``--think`` seconds; ``0`` is a closed loop, every shopper sending its next message the moment the answer arrives: the server's saturation.
 Reported per think time: turns/s, p50 / p95 / p99 latency (ms) and errors for ours and for the bare app
 (alternating, ``--rounds`` each, medians), and which fraction of our turns showed products.
 
-The workspace is the one ``bench_api_ceiling.py`` uses (the demo store, prepared like the test suite's).
+The workspace is the one ``bench_api_ceiling.py`` uses (the demo store, prepared like the test suite's), with
+the intent model ``shopsense train`` publishes (the full training data; ``--intent quick``: the test suite's
+quick one), since every turn is read by it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def drive(base: str, sessions: int, think: float, seconds: float, seed: int) -> 
     def shopper(n: int) -> None:
         nonlocal errors, shown
         rng = random.Random(seed * 1000 + n)
+        if think:  # shoppers arrive at random moments, not all in the same millisecond
+            time.sleep(rng.uniform(0, think))
         with httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http:
             while time.monotonic() < stop:
                 session_id = None
@@ -95,6 +99,19 @@ def drive(base: str, sessions: int, think: float, seconds: float, seed: int) -> 
             "p99": pick(0.99), "errors": errors, "with_items": shown / max(1, len(latencies))}
 
 
+def publish_intent(quick: bool) -> None:
+    """Make the built-in intent model trained as ``shopsense train`` trains it (or quick) the workspace's
+    production version (trained once per machine, then reused from the built-in cache)."""
+    from shopsense.core.settings import get_settings
+    from shopsense.nlp.builtin.train_all import train_builtin
+    from shopsense.registry import Registry
+
+    settings = get_settings(HOME)
+    train_builtin(settings, tasks=("intent",), quick=quick, promote=True, on_step=lambda line: print(line, flush=True))
+    card = Registry(settings.artifacts_dir).get("intent", "production").card
+    print(f"intent model: {card['selection']['published']} ({card['data']['rows_used']} examples)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=8)
@@ -102,11 +119,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--intent", choices=("full", "quick"), default="full")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not (HOME / "store.db").exists():
         print("preparing the demo workspace (first run only)…", flush=True)
         prepared_workspace(HOME)
+    publish_intent(args.intent == "quick")
     tmp = Path(tempfile.mkdtemp(prefix="bench-chat-"))
 
     def capture(base: str) -> None:
@@ -133,7 +152,8 @@ def main() -> None:
                   f"p95 {b['p95']:5.1f} p99 {b['p99']:5.1f} ms", flush=True)
         if args.json:
             args.json.write_text(json.dumps({"sessions": args.sessions, "seconds": args.seconds,
-                                             "workers": args.workers, "results": results}, indent=2))
+                                             "workers": args.workers, "intent": args.intent, "results": results},
+                                            indent=2))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ Ablations on the same split show what each out-of-scope mechanism costs:
 - ``class+gate``: both (the shipped recipe).
 - ``class+gate (onnx MiniLM)``: the shipped recipe on the English-only MiniLM encoder.
 
+The shipped recipe trains two frozen heads and publishes one (see ``shopsense.nlp.selection``): the e5 head
+on every message (``class+gate, e5 head``) and the routed one (``class+gate, routed``), which reads English
+messages with a MiniLM head trained on the English examples and the rest with the e5 head. Both are scored.
+Last, the time to read one English message (encoder, one message at a time, no cache) for each encoder.
+
     .venv/bin/python benchmarks/bench_intent.py [--json OUT] [--cache-dir DIR] [--quick]
 """
 
@@ -32,7 +37,9 @@ from shopsense.nlp.builtin import benchkit
 from shopsense.nlp.builtin.intent import OUT_OF_SCOPE, bitext_test, out_of_scope_heldout
 from shopsense.nlp.builtin.train_all import RECIPES, intent_training_data
 from shopsense.nlp.classifier import TextClassifier
+from shopsense.nlp.routed import LanguageRoutedClassifier
 from shopsense.nlp.training import fit_task, prepare_frame, split_frame
+from shopsense.text.encoder import get_encoder
 
 DEFAULT_CACHE = Path.home() / ".cache" / "shopsense" / "bench-embeddings"
 
@@ -74,6 +81,21 @@ def _same_head(chosen: dict[str, Any]) -> dict[str, Any]:
     return {"head": "mlp", "mlp_hidden": chosen["hidden"]}
 
 
+def _one_message_ms(backend: str, texts: list[str]) -> float:
+    """Median milliseconds to encode one message, each encoded alone and without any cache."""
+    import statistics
+    import time
+
+    encoder = get_encoder(backend)
+    encoder.encode(["warm up"])
+    spent = []
+    for text in texts:
+        started = time.perf_counter()
+        encoder.encode([text])
+        spent.append(1000 * (time.perf_counter() - started))
+    return statistics.median(spent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path)
@@ -100,8 +122,12 @@ def main() -> None:
         trained = fit_task("intent", df, "text", "label", seed=args.seed, oos_texts=oos_texts,
                            cache_dir=cache, **recipe)
     shipped = trained.classifier
-    results["class+gate"] = _score(shipped, test, heldout, bitext)
-    head = _same_head(shipped.chosen_)
+    e5_head = trained.candidates["frozen-head:multilingual"]
+    routed = trained.candidates.get("routed-head:onnx+multilingual")
+    results["class+gate"] = _score(e5_head, test, heldout, bitext)
+    if isinstance(routed, LanguageRoutedClassifier):
+        results["class+gate, routed"] = _score(routed, test, heldout, bitext)
+    head = _same_head(e5_head.chosen_)
     calib = oos_texts[: (len(oos_texts) + 1) // 2]  # the half fit_task calibrates on
 
     in_train, in_valid = train[train["label"] != OUT_OF_SCOPE], valid[valid["label"] != OUT_OF_SCOPE]
@@ -123,12 +149,14 @@ def main() -> None:
 
     ref_bitext, ref_in = results["none"]["acc_bitext_heldout"], results["none"]["acc_in_scope"]
     rows = []
-    for name in ("none", "class", "gate", "class+gate", "class+gate (onnx MiniLM)"):
+    for name in ("none", "class", "gate", "class+gate", "class+gate, routed", "class+gate (onnx MiniLM)"):
+        if name not in results:
+            continue
         r = results[name]
         rows.append([name, r["acc_bitext_heldout"], round(100 * (ref_bitext - r["acc_bitext_heldout"]), 2),
                      r["acc_zh"], r["acc_shopping"], r["acc_in_scope"], round(100 * (ref_in - r["acc_in_scope"]), 2),
                      r["oos_heldout_rejected"], r["oos_heldout_rejected_en"], r["oos_heldout_rejected_zh"],
-                     times[name]])
+                     times.get(name, times["class+gate"])])
     print(benchkit.table(
         f"intent: Bitext held-out test of {len(bitext)}; test split of {len(test)} "
         f"({results['none']['n_zh']} Chinese, {results['none']['n_shopping']} shopping, "
@@ -137,20 +165,26 @@ def main() -> None:
          "OOS rejected", "OOS en", "OOS zh", "fit s"], rows))
     chosen = {k: v for k, v in shipped.chosen_.items() if k != "candidates"}
     base = trained.card["baselines"][0]["test"] if trained.card["baselines"] else None
-    print(f"shipped head: {chosen}; gate: conf>={shipped.gate_.conf_threshold_:.3f}, "
-          f"sim>={shipped.gate_.sim_threshold_:.3f}")
-    print(f"shipped, Bitext held-out test without the gate: "
-          f"{results['class+gate']['acc_bitext_heldout_no_gate']:.4f}")
+    print(f"published: {trained.card['selection']['published']} ({trained.card['selection']['reason']})")
+    print(f"published head: {chosen}; gate: {shipped.gate_report()}")
+    english_texts = bitext["text"].head(100).tolist()
+    speed = {backend: _one_message_ms(backend, english_texts) for backend in ("onnx", "multilingual")}
+    print(f"one English message, encoder alone (median of {len(english_texts)}): MiniLM {speed['onnx']:.1f} ms, "
+          f"e5 {speed['multilingual']:.1f} ms")
+    published = "class+gate, routed" if shipped is routed else "class+gate"
+    print(f"published ({published}), Bitext held-out test without the gate: "
+          f"{results[published]['acc_bitext_heldout_no_gate']:.4f}")
     if base:
         print(f"TF-IDF baseline (whole test split): accuracy {base['accuracy']:.4f}, "
               f"macro-F1 {base['macro_f1']:.4f}")
-    missed = results["class+gate"]["oos_heldout_missed"]
-    print(f"held-out off-topic messages the shipped model let through ({len(missed)}):")
+    missed = results[published]["oos_heldout_missed"]
+    print(f"held-out off-topic messages the published model let through ({len(missed)}):")
     for line in missed:
         print(f"  {line}")
     benchkit.write_json(args.json, {"machine": info, "quick": args.quick, "split_sizes": {
         "train": len(train), "valid": len(valid), "test": len(test)}, "results": results, "fit_seconds": times,
-        "shipped_head": chosen, "shipped_gate": shipped.gate_.to_dict(), "tfidf_baseline": base})
+        "shipped_head": chosen, "shipped_gate": shipped.gate_report(), "tfidf_baseline": base,
+        "published": trained.card["selection"], "one_message_ms": speed})
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from shopsense.search.query_terms import fit_for_child, parse_audience, parse_budget
+from shopsense.search.query_terms import ChildFit, child_fit, fits_child, parse_audience, parse_budget
 
 if TYPE_CHECKING:
     from shopsense.assistant.state import Slots
@@ -156,14 +156,6 @@ def catalog_text(row: dict[str, Any]) -> str:
     return f"{row.get('title', '')} | {row.get('category', '')}"
 
 
-def matches_type(row: dict[str, Any], key: str) -> bool:
-    return key in _kinds(str(row.get("title", "")), str(row.get("category", "")))[0]
-
-
-def matches_theme(row: dict[str, Any], key: str) -> bool:
-    return key in _kinds(str(row.get("title", "")), str(row.get("category", "")))[1]
-
-
 @lru_cache(maxsize=1 << 16)
 def _kinds(title: str, category: str) -> tuple[frozenset[str], frozenset[str]]:
     """The product types and themes an item's title and category name, found once per distinct item (a turn
@@ -173,21 +165,40 @@ def _kinds(title: str, category: str) -> tuple[frozenset[str], frozenset[str]]:
             frozenset(k for k, (_, pattern) in _THEMES.items() if pattern.search(text)))
 
 
+@dataclass(frozen=True)
+class ItemFacts:
+    """What the constraint checks read of one catalog item: read once per catalog, checked every turn."""
+
+    fit: ChildFit
+    price: float | None
+    types: frozenset[str]
+    themes: frozenset[str]
+
+
+def item_facts(row: dict[str, Any]) -> ItemFacts:
+    types, themes = _kinds(str(row.get("title", "")), str(row.get("category", "")))
+    return ItemFacts(child_fit(row), row.get("price"), types, themes)
+
+
 def unmet(row: dict[str, Any], slots: Slots) -> list[str]:
     """The constraints of ``slots`` this catalog item fails: "age" (not for this child), "budget", "type",
     "theme" (an item without a price never meets a budget)."""
+    return unmet_facts(item_facts(row), slots)
+
+
+def unmet_facts(facts: ItemFacts, slots: Slots) -> list[str]:
+    """:func:`unmet` on an item's :class:`ItemFacts` already read."""
     failed = []
-    if slots.child:
-        if not fit_for_child(row, slots.age_months):
-            failed.append("age")
+    if slots.child and not fits_child(facts.fit, slots.age_months):
+        failed.append("age")
     if slots.min_price is not None or slots.max_price is not None:
-        price = row.get("price")
+        price = facts.price
         if price is None or (slots.min_price is not None and price < slots.min_price) \
                 or (slots.max_price is not None and price > slots.max_price):
             failed.append("budget")
-    if slots.types and not any(matches_type(row, t) for t in slots.types):
+    if slots.types and facts.types.isdisjoint(slots.types):
         failed.append("type")
-    if slots.themes and not any(matches_theme(row, t) for t in slots.themes):
+    if slots.themes and facts.themes.isdisjoint(slots.themes):
         failed.append("theme")
     return failed
 

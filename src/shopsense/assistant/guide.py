@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shopsense.assistant.constraints import search_words, unmet
+from shopsense.assistant.constraints import ItemFacts, item_facts, search_words, unmet, unmet_facts
 
 if TYPE_CHECKING:
     from shopsense.assistant.state import DialogueState, Slots
@@ -53,6 +53,16 @@ def _popular(assistant: Any) -> list[str]:
     return cached[1]
 
 
+def _facts(assistant: Any) -> dict[str, ItemFacts]:
+    """Every catalog item's :class:`ItemFacts` (read once per catalog: a turn checks hundreds of items)."""
+    catalog = assistant.shop.catalog
+    cached = getattr(assistant, "_facts_cache", None)
+    if cached is None or cached[0] is not catalog:
+        cached = (catalog, {item_id: item_facts(row) for item_id, row in catalog.items.items()})
+        assistant._facts_cache = cached
+    return cached[1]
+
+
 def candidates(assistant: Any, slots: Slots, exclude: set[str]) -> list[str]:
     """Items worth checking, best first: search hits, then catalog items of the type or theme, then the rest
     of the catalog by popularity when nothing narrows the product."""
@@ -76,11 +86,12 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
     """Up to ``show`` items meeting every constraint in ``state.slots``; else with one constraint relaxed."""
     slots = state.slots
     catalog = assistant.shop.catalog.items
-    ids = [i for i in candidates(assistant, slots, exclude) if i in catalog and i not in exclude]
+    facts = _facts(assistant)
+    ids = [i for i in candidates(assistant, slots, exclude) if i in facts and i not in exclude]
     failures: dict[str, list[str]] = {}
     strict: list[str] = []
     for item_id in ids:  # the best candidates first: enough of them to rank is enough
-        failures[item_id] = unmet(catalog[item_id], slots)
+        failures[item_id] = unmet_facts(facts[item_id], slots)
         if not failures[item_id]:
             strict.append(item_id)
             if len(strict) >= RANK_DEPTH:
@@ -88,7 +99,7 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
     if strict:
         ranked = order(strict) if order is not None and len(strict) > 1 else strict
         return Picked(ranked[:show], None)
-    failures = {i: failures.get(i) or unmet(catalog[i], slots) for i in ids}
+    failures = {i: failures.get(i) or unmet_facts(facts[i], slots) for i in ids}
     if slots.cheaper:  # "something cheaper" than the cheapest shown: nothing is nothing
         return Picked()
     if slots.min_price is not None or slots.max_price is not None:
@@ -99,7 +110,7 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
             return Picked(rest[:show], "budget")
     if slots.types or slots.themes:
         rest = [i for i in _popular(assistant) if i not in exclude
-                and set(unmet(catalog[i], slots)) <= {"type", "theme"}]
+                and set(unmet_facts(facts[i], slots)) <= {"type", "theme"}]
         if rest:
             return Picked(rest[:show], "type")
     return Picked()

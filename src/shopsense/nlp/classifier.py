@@ -171,7 +171,15 @@ class GatedClassifier:
     def predict_with_confidence(self, texts: Sequence[str]) -> list[Prediction]:
         if len(texts) == 0:
             return []
-        return self.predictions(*self._forward(clean_texts(texts, self.mask_pii)))
+        return self.predict_clean(clean_texts(texts, self.mask_pii))
+
+    def predict_clean(self, texts: list[str]) -> list[Prediction]:
+        """Predictions for texts :func:`clean_texts` has already cleaned."""
+        return self.predictions(*self._forward(texts))
+
+    def gate_report(self) -> dict[str, Any]:
+        """The out-of-scope gate's thresholds and calibration figures (empty without a gate)."""
+        return self.gate_.to_dict() if self.gate_ is not None else {}
 
     def similarity(self, emb: np.ndarray | None) -> np.ndarray | None:
         """Cosine similarity of each embedding to its nearest class centroid (None: no embeddings)."""

@@ -96,6 +96,10 @@ def _load_cached(directory: str) -> GatedClassifier:
         from shopsense.nlp.tfidf import TfidfClassifier
 
         return TfidfClassifier.load(path)
+    if kind == "routed-head":
+        from shopsense.nlp.routed import LanguageRoutedClassifier
+
+        return LanguageRoutedClassifier.load(path)
     if kind == "ensemble":
         from shopsense.nlp.ensemble import EnsembleClassifier
 

@@ -26,6 +26,7 @@ import shopsense
 from shopsense.nlp.classifier import GatedClassifier, TextClassifier, _macro_f1, clean_texts
 from shopsense.nlp.ensemble import EnsembleClassifier
 from shopsense.nlp.reports import classification_metrics, confusion_png, model_card_markdown
+from shopsense.nlp.routed import LanguageRoutedClassifier, english_rows
 from shopsense.nlp.selection import KINDS, TFIDF_NAME, Candidate, EncoderChoice, choose_encoders, select
 from shopsense.nlp.tfidf import TfidfClassifier
 from shopsense.registry import ModelVersion, Registry, check_model_name
@@ -34,6 +35,8 @@ from shopsense.registry.registry import RegistryError
 TASK_KIND = "text-classifier"
 MIN_PER_CLASS = 5
 SPLIT = (0.8, 0.1, 0.1)
+# Fewer English training examples than this and no English head is trained beside the multilingual one.
+MIN_ENGLISH_EXAMPLES = 50
 
 
 class TrainingDataError(ValueError):
@@ -119,7 +122,8 @@ def train_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, regis
 def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full: bool = False,
              seed: int = 42, unknown_label: str | None = None, oos_texts: Sequence[str] | None = None,
              baseline: str | None = "tfidf", head: str = "auto",
-             encoder_backend: str | Sequence[str] | None = None, candidates: Sequence[str] | None = None,
+             encoder_backend: str | Sequence[str] | None = None, route_english: bool = True,
+             candidates: Sequence[str] | None = None,
              source: str | None = None, source_sha256: str | None = None,
              min_per_class: int = MIN_PER_CLASS, finetune_params: dict[str, Any] | None = None,
              cache_dir: str | None = None, verbose: bool = False,
@@ -128,12 +132,13 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
 
     Candidates: a head on frozen embeddings for each encoder ``encoder_backend`` names (None: the one the
     data's language calls for, see :func:`~shopsense.nlp.selection.choose_encoders`); with
-    ``baseline="tfidf"`` the TF-IDF model and its combination with each head; with ``full`` a fine-tuned
-    transformer. ``baseline=None`` trains the heads (and the fine-tuned model) only: the cheap, quick mode.
-    The winner is chosen on validation by :func:`~shopsense.nlp.selection.select`; ``candidates`` limits
-    the kinds that may win (the others are still trained and listed). ``oos_texts``: optional messages
-    that belong to none of the labels; half calibrate the out-of-scope gate (with ``unknown_label``),
-    half measure it on test.
+    ``baseline="tfidf"`` the TF-IDF model and its combination with each head; with ``route_english``, when
+    the multilingual head reads data with enough English, a MiniLM head for English messages beside it
+    (:mod:`shopsense.nlp.routed`); with ``full`` a fine-tuned transformer. ``baseline=None`` trains the heads
+    (and the fine-tuned model) only: the cheap, quick mode. The winner is chosen on validation by
+    :func:`~shopsense.nlp.selection.select`; ``candidates`` limits the kinds that may win (the others are
+    still trained and listed). ``oos_texts``: optional messages that belong to none of the labels; half
+    calibrate the out-of-scope gate (with ``unknown_label``), half measure it on test.
     """
     step = on_step or (lambda message: None)
     try:
@@ -172,6 +177,14 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
             if speed:
                 step(f"{backend}: encoded {clf.encode_stats_['encoded']} texts at {speed:,.0f} texts/s "
                      f"({clf.encode_stats_['from_cache']} from the embedding cache)")
+        english = (_english_head(heads, train, valid, valid_oos, head, unknown_label, seed, cache, verbose)
+                   if route_english else None)
+        if english is not None:
+            en_clf, en_args, en_oos = english
+            step(f"training a head on frozen onnx embeddings of the {len(en_args[0])} English examples, to read "
+                 "English messages without the multilingual encoder")
+            found.append(_candidate("routed-head:onnx+multilingual", "routed-head", split, lambda: (
+                LanguageRoutedClassifier(en_clf.fit(*en_args, valid_oos_texts=en_oos), heads["multilingual"]))))
         if baseline == "tfidf":
             step("training the TF-IDF model (word + character n-grams)")
             tfidf = TfidfClassifier(seed=seed)
@@ -188,7 +201,7 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
                 unknown_label=unknown_label, seed=seed, verbose=verbose, **(finetune_params or {})).fit(
                 *fit_args, valid_oos_texts=valid_oos or None)))
         winner, selection = select(found, len(valid), unknown_label, candidates)
-    for clf in heads.values():
+    for clf in [*heads.values(), *([english[0]] if english else [])]:
         clf.cache_dir = cache_dir  # the temporary cache is gone; predictions use the caller's (or none)
     for line in selection["warnings"]:
         step(f"warning: {line}")
@@ -205,7 +218,7 @@ def fit_task(name: str, df: pd.DataFrame, text_col: str, label_col: str, *, full
 
     oos_card = None
     if unknown_label:
-        gate = clf.gate_.to_dict() if clf.gate_ is not None else {}
+        gate = clf.gate_report()
         oos_card = {"unknown_label": unknown_label, **gate,
                     "test_in_scope_rejected": round(float(np.mean([not p.in_scope for p in test_preds])), 4)}
         if test_oos:
@@ -247,6 +260,26 @@ class _Split:
     test_y: np.ndarray
 
 
+def _english_head(heads: dict[str, TextClassifier], train: pd.DataFrame, valid: pd.DataFrame,
+                  valid_oos: list[str], head: str, unknown_label: str | None, seed: int, cache: str,
+                  verbose: bool) -> tuple[TextClassifier, tuple[list[str], ...], list[str] | None] | None:
+    """An unfitted MiniLM head, its English data ``(texts, labels, valid texts, valid labels)`` and English
+    out-of-scope texts, when the multilingual head was trained on data with enough English to route English
+    messages to a head of their own (see :mod:`shopsense.nlp.routed`); else None."""
+    if "multilingual" not in heads or "onnx" in heads:
+        return None
+    en_train = train[english_rows(train["text"].tolist())]
+    en_valid = valid[english_rows(valid["text"].tolist())]
+    en_valid = en_valid[en_valid["label"].isin(set(en_train["label"]))]
+    if len(en_train) < MIN_ENGLISH_EXAMPLES or en_train["label"].nunique() < 2 or not len(en_valid):
+        return None
+    en_oos = [t for t, is_en in zip(valid_oos, english_rows(valid_oos), strict=True) if is_en]
+    clf = TextClassifier(encoder_backend="onnx", head=head, unknown_label=unknown_label, seed=seed,
+                         cache_dir=cache, verbose=verbose)
+    return clf, (en_train["text"].tolist(), en_train["label"].tolist(), en_valid["text"].tolist(),
+                 en_valid["label"].tolist()), en_oos or None
+
+
 def _candidate(name: str, kind: str, split: _Split, fit: Callable[[], GatedClassifier]) -> Candidate:
     """Fit one candidate (timed) and score it: validation without the gate, test with it."""
     start = time.perf_counter()
@@ -256,13 +289,13 @@ def _candidate(name: str, kind: str, split: _Split, fit: Callable[[], GatedClass
     valid_pred = np.asarray(clf.classes_)[valid_probs.argmax(axis=1)]
     valid = {"n": len(split.valid_y), "macro_f1": round(_macro_f1(split.valid_y, valid_pred), 4),
              "accuracy": round(float((valid_pred == split.valid_y).mean()), 4)}
-    predictions = clf.predictions(*clf._forward(split.test_texts)) if split.test_texts else []
+    predictions = clf.predict_clean(split.test_texts) if split.test_texts else []
     test = classification_metrics(split.test_y, [p.label for p in predictions])
     encoder = None
-    if isinstance(clf, (TextClassifier, EnsembleClassifier)):
-        head = clf if isinstance(clf, TextClassifier) else clf.head
-        encoder = {"backend": head.encoder_backend, "model_id": head.encoder_model_id_,
-                   "encode": head.encode_stats_ if isinstance(clf, TextClassifier) else None}
+    if isinstance(clf, TextClassifier | EnsembleClassifier | LanguageRoutedClassifier):
+        encode = clf.english if isinstance(clf, LanguageRoutedClassifier) else clf
+        encoder = {"backend": clf.encoder_backend, "model_id": clf.encoder_model_id_,
+                   "encode": getattr(encode, "encode_stats_", None)}
     return Candidate(name, kind, clf, valid, test, predictions, seconds, encoder)
 
 
@@ -298,6 +331,8 @@ def _chosen(winner: Candidate) -> dict[str, Any]:
     chosen: dict[str, Any] = {"candidate": winner.name}
     if isinstance(clf, TextClassifier):
         chosen.update({**clf.chosen_, "candidates": clf.selection_})
+    elif isinstance(clf, LanguageRoutedClassifier):
+        chosen.update(clf.chosen_)
     elif isinstance(clf, TfidfClassifier | EnsembleClassifier):
         chosen.update({**clf.chosen_, "grid": clf.selection_})
     else:
@@ -309,7 +344,7 @@ def _chosen(winner: Candidate) -> dict[str, Any]:
 
 def _encoder_info(clf: GatedClassifier, choice: EncoderChoice) -> dict[str, Any]:
     """The published model's encoder, and which encoder the candidates used and why."""
-    if isinstance(clf, TextClassifier | EnsembleClassifier):
+    if isinstance(clf, TextClassifier | EnsembleClassifier | LanguageRoutedClassifier):
         used = {"backend": clf.encoder_backend, "model_id": clf.encoder_model_id_}
     elif isinstance(clf, TfidfClassifier):
         used = {"backend": None, "model_id": None}

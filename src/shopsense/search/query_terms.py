@@ -268,7 +268,11 @@ def _child_fit(title: str, category: str, low: float | None, high: float | None,
 
 def fit_for_child(row: dict[str, Any], age_months: float | None) -> bool:
     """Whether the catalog says the item suits a child of ``age_months`` (None: a child of unknown age)."""
-    fit = child_fit(row)
+    return fits_child(child_fit(row), age_months)
+
+
+def fits_child(fit: ChildFit, age_months: float | None) -> bool:
+    """:func:`fit_for_child` on an item's :class:`ChildFit` already read."""
     if fit.adult or fit.low is None:
         return False  # no age on the item: not offered for a child
     if age_months is None:
