@@ -9,7 +9,8 @@ gift for a child of some age, narrows by budget and by what the child loves, tur
 interested"), asks a policy question, and starts a new conversation (a new session) after the last turn. The
 words are drawn per shopper (ages, budgets, themes, phrasings), so most messages differ and a turn pays for
 reading its message. Between turns the shopper thinks for ``--think`` seconds (uniform 0.5x..1.5x), and each
-shopper arrives at a random moment within the first ``--think`` seconds; ``0`` is a closed loop, every shopper sending its next message the moment the answer arrives: the server's saturation.
+shopper arrives at a random moment within the first ``--think`` seconds; ``0`` is a closed loop, every
+shopper sending its next message the moment the answer arrives: the server's saturation.
 Reported per think time: turns/s, p50 / p95 / p99 latency (ms) and errors for ours and for the bare app
 (alternating, ``--rounds`` each, medians), and which fraction of our turns showed products.
 

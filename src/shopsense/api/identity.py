@@ -28,6 +28,7 @@ API_KEY_HEADER = "X-API-Key"
 VISITOR_TTL = 180 * 86400
 ADMIN_TTL = 12 * 3600
 _key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="The admin key.")
+AdminKey = Annotated[str | None, Security(_key_header)]
 
 
 class Caller:
@@ -159,7 +160,7 @@ def is_admin(request: Request) -> bool:
         configured, _bearer(request))
 
 
-async def require_admin(request: Request, key: Annotated[str | None, Security(_key_header)] = None) -> None:
+async def require_admin(request: Request, key: AdminKey = None) -> None:
     """The admin key in ``X-API-Key`` (or ``Authorization: Bearer``), or a signed-in admin session."""
     configured = request.app.state.workspace.settings.api_key
     if not configured:
@@ -194,7 +195,7 @@ async def require_admin_page(request: Request) -> None:
     raise AdminSignInRequired(request.url.path + query, surface_off=False)
 
 
-async def require_read(request: Request, key: Annotated[str | None, Security(_key_header)] = None) -> None:
+async def require_read(request: Request, key: AdminKey = None) -> None:
     """Read endpoints need the admin key only when ``SHOPSENSE_OPEN_READS=false``."""
     if not request.app.state.workspace.settings.open_reads:
         await require_admin(request, key)

@@ -142,16 +142,21 @@ def rate_limit(name: str) -> Callable[..., None]:
     """A dependency that spends one of the caller's ``name`` tokens (429 when there are none)."""
 
     async def dependency(request: Request, caller: Caller = Depends(get_caller)) -> None:  # noqa: B008
-        if caller.admin:
-            return
-        limits = request.app.state.limits
-        if name in SHARED:  # a database write: off the event loop
-            await run_in_threadpool(limits.check, name, caller.rate_key)
-        else:
-            limits.check(name, caller.rate_key)
+        await spend_token(request, name, caller)
 
     dependency.__name__ = f"{name}_rate_limit"
     return dependency
+
+
+async def spend_token(request: Request, name: str, caller: Caller) -> None:
+    """Spend one of ``caller``'s ``name`` tokens (429 when there are none; the admin key spends none)."""
+    if caller.admin:
+        return
+    limits = request.app.state.limits
+    if name in SHARED:  # a database write: off the event loop
+        await run_in_threadpool(limits.check, name, caller.rate_key)
+    else:
+        limits.check(name, caller.rate_key)
 
 
 chat_limit = rate_limit("chat")

@@ -8,29 +8,29 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import Field
 
-from shopsense.api.deps import State, require_read
+from shopsense.api.deps import Reader, read_access
 from shopsense.api.errors import ApiError
-from shopsense.api.limits import search_limit
-from shopsense.api.routers.recommend import Category, K, Price
+from shopsense.api.routers.recommend import ListQuery
 from shopsense.api.schemas import ItemsResponse
 from shopsense.search import SearchFilters
 from shopsense.serving.runtime import ServingState
 
-router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require_read), Depends(search_limit)])
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+class SearchQuery(ListQuery):
+    q: str = Field(min_length=1, max_length=500, description="What the shopper typed.")
 
 
 @router.get("/search", response_model=ItemsResponse)
-async def search(
-    state: State,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="What the shopper typed.")],
-    k: K = 10,
-    category: Annotated[str | None, Category] = None,
-    min_price: Annotated[float | None, Price] = None,
-    max_price: Annotated[float | None, Price] = None,
-) -> Response:
+async def search(access: Annotated[Reader, Depends(read_access("search"))],
+                 query: Annotated[SearchQuery, Query()]) -> Response:
     """Items matching ``q``, each explained by what matched (title words, category, meaning). A query that
     matches nothing answers no items and ``suggestions`` (close catalog words, or the main categories)."""
+    state, q, k, category = access.state, query.q, query.k, query.category
+    min_price, max_price = query.min_price, query.max_price
     if not q.strip():
         raise ApiError(422, "the query is blank", field="q")
     if min_price is not None and max_price is not None and min_price > max_price:
