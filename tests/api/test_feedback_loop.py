@@ -55,6 +55,28 @@ def test_retrain_folds_in_a_new_user_and_the_server_hot_reloads(private_workspac
         assert not bought & {i["item_id"] for i in body["items"]}  # what they bought is not offered again
 
 
+def test_the_admin_retrain_job_trains_in_its_own_process_and_the_server_serves_the_result(
+        private_workspace: Settings) -> None:
+    with TestClient(create_app(private_workspace, ServingConfig(reload_interval_s=0.1)), headers=BACKEND) as client:
+        before = client.get("/v1/trending", params={"k": 3}).json()
+        user = f"u-job-{uuid.uuid4().hex[:6]}"
+        events = [{"user_id": user, "type": "purchase", "item_id": it["item_id"]} for it in before["items"]]
+        assert client.post("/v1/events", json={"events": events}).status_code == 201
+        job = client.post("/v1/admin/retrain", json={"promote": True})
+        assert job.status_code == 202
+        deadline = time.monotonic() + 300
+        while (status := client.get(f"/v1/admin/jobs/{job.json()['id']}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+        assert status["status"] == "done", status
+        promoted = Registry(private_workspace.artifacts_dir).production_version(RECOMMENDER)
+        assert promoted != before["model_version"] and promoted in status["result"]["promoted"] + [
+            status["result"]["published"].get(RECOMMENDER)]
+        # the job's own process is gone; this one serves the promoted version at once, knowing the new shopper
+        body = client.get("/v1/recommendations", params={"user_id": user, "k": 5}).json()
+        assert body["model_version"] == promoted and body["source"] == "personal"
+
+
 def test_rollback_is_served_without_restart(private_workspace: Settings, admin_headers: dict[str, str]) -> None:
     first = Registry(private_workspace.artifacts_dir).production_version(RECOMMENDER)
     retrain(private_workspace, promote=True)

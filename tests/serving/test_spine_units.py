@@ -3,6 +3,7 @@ retire, and the workspace's caches keyed on the generation."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from shopsense.core.settings import get_settings
 from shopsense.core.store import Store, import_directory
 from shopsense.registry import NotFoundError, Registry
-from shopsense.serving.jobs import Jobs
+from shopsense.serving.jobs import JOB_NICENESS, Jobs, run_apart
 from shopsense.serving.pipeline import decide
 from shopsense.serving.workspace import Workspace
 
@@ -125,3 +126,10 @@ def test_jobs_wait_their_turn_and_none_is_skipped() -> None:
     while jobs.get(failing["id"])["status"] != "failed" and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "division by zero" in jobs.get(failing["id"])["error"]
+
+
+def test_work_run_apart_runs_in_another_process_at_the_job_priority_and_reports_its_failure() -> None:
+    assert run_apart(os.getpid) != os.getpid()
+    assert run_apart(os.nice, 0) >= min(os.nice(0) + JOB_NICENESS, 19)
+    with pytest.raises(ValueError, match="invalid literal"):
+        run_apart(int, "not a number")

@@ -125,6 +125,29 @@ class Jobs:
                 self._queue.task_done()
 
 
+def run_apart(work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)`` in a process of its own, at the job's lower CPU priority; its result (or exception).
+
+    For work that is long Python, such as a retrain. Run in a server's job thread it would share that process's
+    interpreter lock with the requests; a process of its own shares only the cores. ``work`` and ``args``
+    must pickle. The process is spawned fresh (never forked from a server's threads) and gone afterwards, with
+    everything it loaded."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_apart_process) as pool:
+        return pool.submit(work, *args).result()
+
+
+def _apart_process() -> None:
+    from shopsense.core.logging import configure_logging
+
+    configure_logging()  # the child's records are masked like the server's
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(JOB_NICENESS)
+
+
 def _yield_to_requests() -> None:
     """Make the calling (job) thread give way to the server's request threads: it runs at a lower CPU priority
     (Linux schedules threads, so this thread alone). A server also hands the interpreter's lock over more

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shopsense.core.settings import Settings
 from shopsense.registry import ModelVersion, NotFoundError, Registry
 from shopsense.serving.training import RECOMMENDER, SEARCH, retrain, train_recommenders
 
@@ -162,9 +163,20 @@ def _train_recommender(workspace: Workspace, options: TrainOptions, say: Progres
                               card_extra={"train_options": asdict(options), "inputs": inputs})
 
 
+def train_apart(settings: Settings, options: TrainOptions) -> dict[str, Any]:
+    """:func:`train_all` on a workspace of its own (for :func:`shopsense.serving.jobs.run_apart`); what it
+    published, as :meth:`PipelineResult.as_dict`. The caller's workspace picks the versions up from the
+    registry."""
+    from shopsense.serving.workspace import Workspace
+
+    with Workspace(settings) as workspace:
+        return train_all(workspace, options, load_models=False).as_dict()
+
+
 def train_all(workspace: Workspace, options: TrainOptions | None = None,
-              progress: Progress | None = None) -> PipelineResult:
-    """Train everything the store can feed and publish it (see module docstring)."""
+              progress: Progress | None = None, load_models: bool = True) -> PipelineResult:
+    """Train everything the store can feed and publish it (see module docstring); then load the served models
+    into ``workspace`` (unless ``load_models`` is False: a process that only trains)."""
     options = options or TrainOptions()
     say = progress or (lambda _m: None)
     settings = workspace.settings
@@ -188,7 +200,7 @@ def train_all(workspace: Workspace, options: TrainOptions | None = None,
             versions = {}
         for name, version in versions.items():
             _publish_decision(workspace, result, name, version, options.promote)
-    if options.recommender:
+    if options.recommender and load_models:
         workspace.models.load()
     if options.opinions and len(workspace.data().reviews) and (options.recommender or "sentiment" in result.published):
         say("opinion index: reading every review's aspects and their sentiment")

@@ -15,8 +15,8 @@ from shopsense.api.errors import ApiError
 from shopsense.core.settings import Settings
 from shopsense.registry import NotFoundError, Registry, RegistryError, check_model_name
 from shopsense.serving.erasure import erase_user, retire_user_models
-from shopsense.serving.jobs import Jobs
-from shopsense.serving.pipeline import TrainOptions, train_all
+from shopsense.serving.jobs import Jobs, run_apart
+from shopsense.serving.pipeline import TrainOptions, train_apart
 from shopsense.serving.runtime import ModelHolder
 from shopsense.serving.workspace import Workspace
 
@@ -48,8 +48,12 @@ class PromoteIn(BaseModel):
 
 
 def _retrain(workspace: Workspace, body: RetrainIn) -> dict[str, Any]:
+    """The retrain in a process of its own (it would share the interpreter lock with this server's requests),
+    then this process serves what it promoted."""
     options = TrainOptions.of_latest(workspace.registry, fold_in=not body.full, promote=body.promote, opinions=True)
-    return train_all(workspace, options).as_dict()
+    result = run_apart(train_apart, workspace.settings, options)
+    workspace.models.load()
+    return result
 
 
 @router.post("/retrain", status_code=202)
