@@ -166,7 +166,7 @@ def _kinds(title: str, category: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 @dataclass(frozen=True)
-class ItemFacts:
+class ItemTraits:
     """What the constraint checks read of one catalog item: read once per catalog, checked every turn."""
 
     fit: ChildFit
@@ -175,30 +175,25 @@ class ItemFacts:
     themes: frozenset[str]
 
 
-def item_facts(row: dict[str, Any]) -> ItemFacts:
+def item_traits(row: dict[str, Any]) -> ItemTraits:
     types, themes = _kinds(str(row.get("title", "")), str(row.get("category", "")))
-    return ItemFacts(child_fit(row), row.get("price"), types, themes)
+    return ItemTraits(child_fit(row), row.get("price"), types, themes)
 
 
-def unmet(row: dict[str, Any], slots: Slots) -> list[str]:
+def unmet(item: ItemTraits, slots: Slots) -> list[str]:
     """The constraints of ``slots`` this catalog item fails: "age" (not for this child), "budget", "type",
     "theme" (an item without a price never meets a budget)."""
-    return unmet_facts(item_facts(row), slots)
-
-
-def unmet_facts(facts: ItemFacts, slots: Slots) -> list[str]:
-    """:func:`unmet` on an item's :class:`ItemFacts` already read."""
     failed = []
-    if slots.child and not fits_child(facts.fit, slots.age_months):
+    if slots.child and not fits_child(item.fit, slots.age_months):
         failed.append("age")
     if slots.min_price is not None or slots.max_price is not None:
-        price = facts.price
+        price = item.price
         if price is None or (slots.min_price is not None and price < slots.min_price) \
                 or (slots.max_price is not None and price > slots.max_price):
             failed.append("budget")
-    if slots.types and facts.types.isdisjoint(slots.types):
+    if slots.types and item.types.isdisjoint(slots.types):
         failed.append("type")
-    if slots.themes and facts.themes.isdisjoint(slots.themes):
+    if slots.themes and item.themes.isdisjoint(slots.themes):
         failed.append("theme")
     return failed
 

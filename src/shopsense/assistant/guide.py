@@ -10,10 +10,11 @@ cheapest of the rest are shown), then the product type; never the child's age or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from shopsense.assistant.constraints import ItemFacts, item_facts, search_words, unmet, unmet_facts
+from shopsense.assistant.constraints import ItemTraits, item_traits, search_words, unmet
 
 if TYPE_CHECKING:
     from shopsense.assistant.state import DialogueState, Slots
@@ -35,11 +36,22 @@ def constrained(slots: Slots) -> bool:
     return bool(slots.child is not None or slots.age_months is not None or slots.types or slots.themes)
 
 
+T = TypeVar("T")
+
+
+def _per_catalog(assistant: Any, name: str, build: Callable[[Any], T]) -> T:
+    """``build(catalog)``, computed once per catalog the assistant serves and kept on the assistant."""
+    catalog = assistant.shop.catalog
+    cached = getattr(assistant, name, None)
+    if cached is None or cached[0] is not catalog:
+        cached = (catalog, build(catalog))
+        setattr(assistant, name, cached)
+    return cached[1]
+
+
 def _popular(assistant: Any) -> list[str]:
     """The catalog by popularity: best-seller rank, then number of reviews (computed once per catalog)."""
-    catalog = assistant.shop.catalog
-    cached = getattr(assistant, "_popular_cache", None)
-    if cached is None or cached[0] is not catalog:
+    def by_popularity(catalog: Any) -> list[str]:
         def key(item_id: str) -> tuple[float, int, str]:
             row = catalog.items[item_id]
             rank = (row.get("attributes") or {}).get("best_sellers_rank")
@@ -48,19 +60,15 @@ def _popular(assistant: Any) -> list[str]:
             except (TypeError, ValueError):
                 rank_value = float("inf")
             return (rank_value, -len(catalog.reviews.get(item_id, ())), item_id)
-        cached = (catalog, sorted(catalog.items, key=key))
-        assistant._popular_cache = cached
-    return cached[1]
+        return sorted(catalog.items, key=key)
+
+    return _per_catalog(assistant, "_popular_cache", by_popularity)
 
 
-def _facts(assistant: Any) -> dict[str, ItemFacts]:
-    """Every catalog item's :class:`ItemFacts` (read once per catalog: a turn checks hundreds of items)."""
-    catalog = assistant.shop.catalog
-    cached = getattr(assistant, "_facts_cache", None)
-    if cached is None or cached[0] is not catalog:
-        cached = (catalog, {item_id: item_facts(row) for item_id, row in catalog.items.items()})
-        assistant._facts_cache = cached
-    return cached[1]
+def _traits(assistant: Any) -> dict[str, ItemTraits]:
+    """Every catalog item's :class:`ItemTraits` (read once per catalog: a turn checks hundreds of items)."""
+    return _per_catalog(assistant, "_traits_cache", lambda catalog: {
+        item_id: item_traits(row) for item_id, row in catalog.items.items()})
 
 
 def candidates(assistant: Any, slots: Slots, exclude: set[str]) -> list[str]:
@@ -86,12 +94,12 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
     """Up to ``show`` items meeting every constraint in ``state.slots``; else with one constraint relaxed."""
     slots = state.slots
     catalog = assistant.shop.catalog.items
-    facts = _facts(assistant)
-    ids = [i for i in candidates(assistant, slots, exclude) if i in facts and i not in exclude]
+    traits = _traits(assistant)
+    ids = [i for i in candidates(assistant, slots, exclude) if i in traits and i not in exclude]
     failures: dict[str, list[str]] = {}
     strict: list[str] = []
     for item_id in ids:  # the best candidates first: enough of them to rank is enough
-        failures[item_id] = unmet_facts(facts[item_id], slots)
+        failures[item_id] = unmet(traits[item_id], slots)
         if not failures[item_id]:
             strict.append(item_id)
             if len(strict) >= RANK_DEPTH:
@@ -99,7 +107,7 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
     if strict:
         ranked = order(strict) if order is not None and len(strict) > 1 else strict
         return Picked(ranked[:show], None)
-    failures = {i: failures.get(i) or unmet_facts(facts[i], slots) for i in ids}
+    failures = {i: failures.get(i) or unmet(traits[i], slots) for i in ids}
     if slots.cheaper:  # "something cheaper" than the cheapest shown: nothing is nothing
         return Picked()
     if slots.min_price is not None or slots.max_price is not None:
@@ -110,14 +118,10 @@ def pick(assistant: Any, state: DialogueState, exclude: set[str], show: int,
             return Picked(rest[:show], "budget")
     if slots.types or slots.themes:
         rest = [i for i in _popular(assistant) if i not in exclude
-                and set(unmet_facts(facts[i], slots)) <= {"type", "theme"}]
+                and set(unmet(traits[i], slots)) <= {"type", "theme"}]
         if rest:
             return Picked(rest[:show], "type")
     return Picked()
-
-
-def meets_all(row: dict[str, Any], slots: Slots) -> bool:
-    return not unmet(row, slots)
 
 
 # ------------------------------------------------------------------ the reply
