@@ -79,29 +79,30 @@ class LanguageRoutedClassifier(GatedClassifier):
         english = self.english.gate_report()
         return {**self.other.gate_report(), **({"english": english} if english else {})}
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, None]:
-        probs = np.zeros((len(texts), len(self.classes_)), dtype=np.float32)
+    def _routes(self, texts: list[str]) -> list[tuple[TextClassifier, np.ndarray, list[str]]]:
+        """``(head, row numbers, their texts)`` for each head that has texts to read."""
         english = english_rows(texts)
-        for mask, head in ((english, self.english), (~english, self.other)):
+        routes = []
+        for head, mask in ((self.english, english), (self.other, ~english)):
             rows = np.flatnonzero(mask)
             if len(rows):
-                part, _ = head._forward([texts[i] for i in rows])
-                if head is self.english:
-                    probs[np.ix_(rows, self._english_columns)] = part
-                else:
-                    probs[rows] = part
+                routes.append((head, rows, [texts[i] for i in rows]))
+        return routes
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, None]:
+        probs = np.zeros((len(texts), len(self.classes_)), dtype=np.float32)
+        for head, rows, part in self._routes(texts):
+            columns = self._english_columns if head is self.english else slice(None)
+            probs[np.ix_(rows, np.arange(len(self.classes_))[columns])] = head._forward(part)[0]
         return probs, None
 
     def predict_clean(self, texts: list[str]) -> list[Prediction]:
-        out: list[Prediction | None] = [None] * len(texts)
-        english = english_rows(texts)
-        for mask, head in ((english, self.english), (~english, self.other)):
-            rows = np.flatnonzero(mask)
-            if len(rows):
-                for i, found in zip(rows, head.predict_clean([texts[i] for i in rows]), strict=True):
-                    scores = {c: found.scores.get(c, 0.0) for c in self.classes_}
-                    out[i] = Prediction(found.label, found.confidence, scores, found.in_scope, found.similarity)
-        return [p for p in out if p is not None]
+        out: list[Prediction] = [None] * len(texts)  # type: ignore[list-item] - every slot is filled below
+        for head, rows, part in self._routes(texts):
+            for i, found in zip(rows, head.predict_clean(part), strict=True):
+                scores = {c: found.scores.get(c, 0.0) for c in self.classes_}
+                out[i] = Prediction(found.label, found.confidence, scores, found.in_scope, found.similarity)
+        return out
 
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, directory: Path | str) -> None:
